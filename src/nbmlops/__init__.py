@@ -1,0 +1,93 @@
+"""nbmlops: a Jupyter-first MLOps workbench.
+
+``%load_ext nbmlops`` registers ``%mlops`` / ``%%mlops``; ``import nbmlops as mo``
+gives the same capabilities in Python. Everything below is imported on first
+use, so loading the extension stays instant.
+
+Example:
+    >>> import nbmlops as mo
+    >>> with mo.start_run(name="baseline") as run:  # doctest: +SKIP
+    ...     mo.log_params(C=0.5)
+    ...     mo.log_metric("accuracy", 0.91)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import (
+    Ambiguous,
+    Conflict,
+    GateFailed,
+    IntegrityError,
+    InvalidInput,
+    MissingDependency,
+    MlopsError,
+    NotFound,
+    PermissionDenied,
+    StoreUnavailable,
+    WorkspaceNotFound,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "start_run": "nbmlops.tracking",
+    "end_run": "nbmlops.tracking",
+    "active_run": "nbmlops.tracking",
+    "log_metric": "nbmlops.tracking",
+    "log_metrics": "nbmlops.tracking",
+    "log_param": "nbmlops.tracking",
+    "log_params": "nbmlops.tracking",
+    "set_tag": "nbmlops.tracking",
+    "set_tags": "nbmlops.tracking",
+    "log_artifact": "nbmlops.tracking",
+    "note": "nbmlops.tracking",
+    "tag_run": "nbmlops.tracking",
+    "Run": "nbmlops.tracking",
+    "list_runs": "nbmlops.runs",
+    "get_run": "nbmlops.runs",
+    "compare_runs": "nbmlops.runs",
+    "metric_history": "nbmlops.runs",
+    "load_artifact": "nbmlops.runs",
+    "autolog": "nbmlops.autolog",
+    "Workspace": "nbmlops.workspace",
+}
+_ALIASES = {"init": ("nbmlops.workspace", "init_workspace"), "status": ("nbmlops.workspace", "status")}
+
+__all__ = [  # noqa: RUF022 - grouped by concept
+    "load_ipython_extension", "init", "status", "Workspace",
+    "start_run", "end_run", "active_run", "Run", "log_metric", "log_metrics", "log_param", "log_params",
+    "set_tag", "set_tags", "tag_run", "log_artifact", "note", "autolog",
+    "list_runs", "get_run", "compare_runs", "metric_history", "load_artifact",
+    "MlopsError", "InvalidInput", "NotFound", "Ambiguous", "WorkspaceNotFound", "Conflict",
+    "IntegrityError", "StoreUnavailable", "MissingDependency", "PermissionDenied", "GateFailed",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _ALIASES:
+        module, attr = _ALIASES[name]
+        value = getattr(importlib.import_module(module), attr)
+    else:
+        raise AttributeError(f"module 'nbmlops' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbmlops``: register ``%mlops`` and ``%%mlops``."""
+    from .magics import register
+
+    register(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    ipython.set_custom_exc((), None)

@@ -1,0 +1,5 @@
+"""``python -m nbmlops`` is the ``mlops`` command."""
+
+from .cli import main
+
+main()

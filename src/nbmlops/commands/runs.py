@@ -1,0 +1,148 @@
+"""``mlops runs ...``, ``mlops run`` / ``%%mlops run``, and ``mlops autolog``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import click
+
+from ..errors import InvalidInput, MlopsError
+from ..result import Result
+from . import Group, option_tags, session
+
+
+@click.group(cls=Group, invoke_without_command=True)
+@click.pass_context
+def runs(ctx: click.Context) -> Result | None:
+    """List, show and compare runs (`mlops runs` alone lists the latest)."""
+    if ctx.invoked_subcommand is None:
+        from ..runs import list_runs
+
+        return list_runs()
+    return None
+
+
+@runs.command("list")
+@click.option("--filter", "-f", "filter_", metavar="EXPR",
+              help="e.g. \"metrics.accuracy > 0.8 and params.penalty = 'l2'\".")
+@click.option("--sort", "-s", multiple=True, metavar="KEYS",
+              help="e.g. -metrics.accuracy,params.C (a leading - sorts descending).")
+@click.option("--limit", "-n", default=50, show_default=True, help="Runs per page.")
+@click.option("--offset", default=0, show_default=True, help="Runs to skip (for the next pages).")
+@click.option("--columns", "-c", default=None, metavar="KEYS",
+              help="Comma-separated params.*/metrics.* columns to show (default: the most common).")
+def list_(filter_: str | None, sort: tuple[str, ...], limit: int, offset: int, columns: str | None) -> Result:
+    """List runs, newest first, with their params and latest metrics."""
+    from ..runs import list_runs
+
+    chosen = [c.strip() for c in columns.split(",")] if columns else None
+    return list_runs(filter_, list(sort) or None, limit, offset, columns=chosen)
+
+
+@runs.command()
+@click.argument("ref")
+def show(ref: str) -> Result:
+    """Show one run: params, metrics and their history, artifacts, context."""
+    from ..runs import get_run
+
+    return get_run(ref)
+
+
+@runs.command()
+@click.argument("refs", nargs=-1, required=True)
+def compare(refs: tuple[str, ...]) -> Result:
+    """Compare two or more runs side by side; differences are highlighted."""
+    from ..runs import compare_runs
+
+    return compare_runs(list(refs))
+
+
+@runs.command()
+@click.argument("ref")
+@click.argument("key")
+def history(ref: str, key: str) -> Result:
+    """Show every point of one metric of a run."""
+    from ..runs import metric_history
+
+    return metric_history(ref, key)
+
+
+@runs.command()
+@click.argument("ref")
+@click.argument("tags", nargs=-1, required=True, metavar="KEY=VALUE...")
+def tag(ref: str, tags: tuple[str, ...]) -> Result:
+    """Set tags on a run (also a finished one)."""
+    from ..tracking import tag_run
+
+    return tag_run(ref, option_tags(tags))
+
+
+@runs.command()
+@click.argument("ref")
+@click.argument("name")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), required=True, help="File to write.")
+def artifact(ref: str, name: str, out: str) -> Result:
+    """Write an artifact of a run to a file."""
+    from ..runs import save_artifact
+
+    return save_artifact(ref, name, out)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--name", help="Run name (default: the notebook or script name).")
+@click.option("--tag", "tag_items", multiple=True, metavar="KEY=VALUE", help="Tag the run (repeatable).")
+@click.option("--notes", default="", help="A note to keep with the run.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def run(name: str | None, tag_items: tuple[str, ...], notes: str, command: tuple[str, ...]) -> Result:
+    """Track a notebook cell (%%mlops run) or a command (mlops run -- python train.py) as one run.
+
+    Code inside logs with mo.log_metric / mo.log_params / mo.log_artifact; the
+    run fails if the cell raises or the command exits non-zero.
+    """
+    from ..runs import summarize
+    from ..tracking import start_run
+
+    s = session()
+    tags = option_tags(tag_items)
+    if s.cell is not None:
+        run_ = start_run(name, tags=tags, notes=notes)
+        try:
+            outcome = s.shell.run_cell(s.cell, store_history=False)
+        except BaseException as e:
+            run_.end("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED", f"{type(e).__name__}: {e}")
+            raise
+        error = outcome.error_before_exec or outcome.error_in_exec
+        if error is None:
+            run_.end("FINISHED")
+            return summarize(run_.id)
+        status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+        run_.end(status, f"{type(error).__name__}: {error}")
+        raise MlopsError(f"Run {run_.name} ({run_.id[:8]}) {status.lower()}: {type(error).__name__}: {error}")
+    if not command:
+        raise InvalidInput("Use %%mlops run as a cell magic in a notebook, or give a command: mlops run -- python train.py.")
+    run_ = start_run(name or os.path.basename(command[0]), tags=tags, notes=notes)
+    env = {**os.environ, "MLOPS_RUN_ID": run_.id, "MLOPS_HOME": str(run_.store.workspace.root)}
+    try:
+        code = subprocess.run(list(command), env=env, check=False).returncode
+    except OSError as e:
+        run_.end("FAILED", str(e))
+        raise InvalidInput(f"Cannot start {command[0]!r}: {e.strerror or e}.") from None
+    except KeyboardInterrupt:
+        run_.end("KILLED", "Interrupted.")
+        raise
+    if code == 0:
+        run_.end("FINISHED")
+        return summarize(run_.id)
+    run_.end("KILLED" if code < 0 else "FAILED", f"{command[0]} exited with status {code}.")
+    raise MlopsError(f"Run {run_.name} ({run_.id[:8]}) failed: {command[0]} exited with status {code}.")
+
+
+@click.command()
+@click.argument("flavor", type=click.Choice(["sklearn"]))
+@click.option("--disable", is_flag=True, help="Stop autologging.")
+def autolog(flavor: str, disable: bool) -> Result:
+    """Log estimator params, fit time and training score for every fit() inside a run."""
+    from ..autolog import autolog as enable
+
+    return enable(flavor, disable=disable)

@@ -1,0 +1,62 @@
+"""``%mlops`` and ``%%mlops``: the command tree, run in-process inside IPython.
+
+A line magic returns the command's Result, so ``res = %mlops runs list``
+captures it and a bare ``%mlops runs list`` displays it. Names such as ``df``
+resolve to notebook variables. Any :class:`~nbmlops.errors.MlopsError` raised
+in the notebook, by a magic or by ``mo.*`` code, shows as one red line instead
+of a traceback, and still stops "Run All" the way an error should.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from .errors import InvalidInput, MlopsError
+
+RED, RESET = "\x1b[31m", "\x1b[0m"
+
+
+@magics_class
+class MlopsMagics(Magics):  # type: ignore[misc]
+    @line_cell_magic  # type: ignore[untyped-decorator]
+    def mlops(self, line: str, cell: str | None = None) -> Any:
+        """Run an nbmlops command: %mlops --help lists them."""
+        import click
+
+        from .commands import Session, cli
+        from .result import Result
+
+        try:
+            args = shlex.split(line)
+        except ValueError as e:
+            raise InvalidInput(f"Cannot split the command line ({e}); check the quotes.") from None
+        session = Session(namespace=self.shell.user_ns, cell=cell, shell=self.shell)
+        try:
+            rv = cli.main(args=args, prog_name="%mlops", standalone_mode=False, obj=session)
+        except click.UsageError as e:
+            hint = f" (see %mlops {e.ctx.command_path.split(' ', 1)[1] + ' ' if e.ctx and ' ' in e.ctx.command_path else ''}--help)"
+            raise InvalidInput(e.format_message().rstrip(".") + "." + hint) from None
+        except click.ClickException as e:
+            raise InvalidInput(e.format_message()) from None
+        except click.exceptions.Abort:
+            return None
+        if isinstance(rv, Result):
+            if session.json:
+                print(rv.to_json())
+                return None
+            return rv
+        return None
+
+
+def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
+    """IPython custom exception handler: one red line for our errors."""
+    message = value.show() if isinstance(value, MlopsError) else f"{etype.__name__}: {value}"
+    return [f"{RED}{message}{RESET}"]
+
+
+def register(shell: Any) -> None:
+    shell.register_magics(MlopsMagics)
+    shell.set_custom_exc((MlopsError,), _show_error)
