@@ -158,7 +158,22 @@ class Html:
     text: str = ""
 
 
-Block = Heading | Fields | Table | Note | Html
+@dataclasses.dataclass
+class Chart:
+    """A plotly figure (or its dict). Live notebooks and Voila show it interactively through
+    plotly's own renderer; static HTML (exports, nbconvert) embeds it; terminals get ``text``."""
+
+    figure: Any
+    text: str = ""
+
+    def to_html(self, include_plotlyjs: bool | str = False) -> str:
+        import plotly.io as pio
+
+        return str(pio.to_html(self.figure, full_html=False, include_plotlyjs=include_plotlyjs,
+                               config={"displaylogo": False}))
+
+
+Block = Heading | Fields | Table | Note | Html | Chart
 
 _TONE_COLOURS = {"info": "#1f5fa8", "ok": "#1a7f37", "warn": "#9a6700", "alert": "#b42318"}
 _TONE_PREFIX = {"info": "", "ok": "OK: ", "warn": "WARNING: ", "alert": "ALERT: "}
@@ -174,11 +189,18 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def render_html(blocks: Iterable[Block]) -> str:
-    """Render blocks as self-contained HTML (inline styles only)."""
+def render_html(blocks: Iterable[Block], *, plotlyjs: bool | str = False) -> str:
+    """Render blocks as HTML (inline styles only).
+
+    ``plotlyjs`` is passed to plotly for the first chart: ``True`` embeds plotly.js so the
+    page is self-contained, ``False`` assumes the page already has it.
+    """
     out = ['<div class="nbmlops-result">']
     for b in blocks:
-        if isinstance(b, Heading):
+        if isinstance(b, Chart):
+            out.append(b.to_html(plotlyjs))
+            plotlyjs = False
+        elif isinstance(b, Heading):
             out.append(f"<h{b.level}>{html.escape(b.text)}</h{b.level}>")
         elif isinstance(b, Note):
             colour = _TONE_COLOURS.get(b.tone, "#333")
@@ -243,7 +265,7 @@ def render_text(blocks: Iterable[Block]) -> str:
             out.append("=" * len(b.text) if b.level <= 2 else "-" * len(b.text))
         elif isinstance(b, Note):
             out.append(_TONE_PREFIX.get(b.tone, "") + b.text)
-        elif isinstance(b, Html):
+        elif isinstance(b, (Html, Chart)):
             if b.text:
                 out.append(b.text)
         elif isinstance(b, Fields):
@@ -330,7 +352,33 @@ class Result:
         return pd.DataFrame([self.to_dict()])
 
     def _repr_html_(self) -> str:
+        # notebooks use _ipython_display_ below; this serves HTML-only consumers that load plotly.js themselves
         return render_html(self.blocks())
+
+    def to_html(self, *, self_contained: bool = True) -> str:
+        """HTML for pages outside a notebook (exports, e-mail): charts carry plotly.js when self-contained."""
+        return render_html(self.blocks(), plotlyjs=self_contained)
+
+    def _ipython_display_(self) -> None:
+        # tables as plain HTML; each chart as plotly's own output, which JupyterLab and Voila
+        # render natively, so no output carries a copy of plotly.js
+        from IPython.display import display
+
+        segment: list[Block] = []
+        for block in [*self.blocks(), None]:
+            if isinstance(block, Chart) or block is None:
+                if segment:
+                    display({"text/html": render_html(segment), "text/plain": render_text(segment)}, raw=True)
+                    segment = []
+                if block is not None:
+                    figure = block.figure
+                    if isinstance(figure, dict):
+                        import plotly.graph_objects as go
+
+                        figure = go.Figure(figure)
+                    display(figure)
+            else:
+                segment.append(block)
 
     def __str__(self) -> str:
         return render_text(self.blocks())
