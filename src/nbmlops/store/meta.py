@@ -225,7 +225,7 @@ evaluations = Table(
     "evaluations",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),  # bias | slices | perf | drift | gates | compare
+    Column("kind", String(16), nullable=False),  # see evaluations.KINDS
     Column("model_version_id", Integer, ForeignKey("model_versions.id"), index=True),
     Column("run_id", String(32), ForeignKey("runs.id"), index=True),
     Column("subject", Text, nullable=False),  # JSON: what was evaluated (refs)
