@@ -25,6 +25,7 @@ LAZY_COMMANDS = {
     "run": "nbmlops.commands.runs:run",
     "runs": "nbmlops.commands.runs:runs",
     "autolog": "nbmlops.commands.runs:autolog",
+    "job": "nbmlops.commands.jobs:job",
 }
 
 

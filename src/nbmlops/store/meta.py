@@ -287,16 +287,27 @@ jobs = Table(
     "jobs",
     metadata,
     Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
-    Column("notebook", Text, nullable=False),  # path as given
-    Column("notebook_digest", String(DIGEST), nullable=False),
-    Column("output_digest", String(DIGEST)),
-    Column("parameters", Text, nullable=False),  # JSON
+    Column("mode", String(16), nullable=False),  # run | sweep | validation | reproduction
+    Column("notebook", Text, nullable=False),  # absolute path when it ran
+    Column("notebook_digest", String(DIGEST), nullable=False),  # object: the notebook as executed
+    Column("kernel", String(255), nullable=False),
+    Column("cwd", Text),
+    Column("output_digest", String(DIGEST)),  # object: the executed notebook (also an artifact)
+    Column("parameters", Text, nullable=False),  # JSON: the parameters passed (not the defaults)
+    Column("data_refs", Text, nullable=False),  # JSON: parameter -> data version it resolved to
+    Column("spec", Text),  # JSON: a sweep's grid / random search, metric and goal
     Column("executor", String(255), nullable=False),
     Column("sweep_id", String(32), ForeignKey("runs.id"), index=True),
-    Column("attempts", Integer, nullable=False),
-    Column("error_cell", Integer),
-    Column("error", Text),
+    Column("point", Integer),  # index of the point within its sweep
+    Column("attempt", Integer, nullable=False),  # 1, then 2... for retries (each attempt is a run)
+    Column("reproduces", String(32), ForeignKey("runs.id"), index=True),
     Column("validated", Boolean, nullable=False),
+    Column("checks", Text),  # JSON: a validation's checks
+    Column("warnings", Text, nullable=False),  # JSON list of sentences
+    Column("timeout", Double),  # seconds per cell
+    Column("error_cell", Integer),  # index of the failing cell in the executed notebook
+    Column("error_count", Integer),  # its execution count (In [n])
+    Column("error", Text),
 )
 
 # ---------------------------------------------------------------- audit
