@@ -136,15 +136,39 @@ def point_spec(base: JobSpec, parameters: dict[str, Any], declared: Mapping[str,
 # ---------------------------------------------------------------- one execution
 
 
+def _worker_tuning() -> dict[str, str]:
+    """Variables a Dask nanny set for its worker process only (``MALLOC_TRIM_THRESHOLD_`` and thread caps).
+
+    A kernel launched from the worker would inherit them; the malloc setting alone
+    makes NumPy code in the kernel several times slower (every temporary array is
+    mapped and unmapped), so kernels start from the environment the worker was given.
+    """
+    if "distributed" not in sys.modules:
+        return {}
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except ValueError:
+        return {}
+    import dask
+
+    return {k: str(v) for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()}
+
+
 def _kernel_env(spec: JobSpec, run_id: str, snapshot: str) -> dict[str, str]:
     ws = spec.workspace
+    inherited = dict(os.environ)
+    for key, value in _worker_tuning().items():
+        if inherited.get(key) == value:
+            del inherited[key]
     on_disk = Path(spec.notebook)
     try:
         unchanged = on_disk.is_file() and nbk.digest_bytes(on_disk.read_bytes()) == spec.digest
     except OSError:
         unchanged = False
     return {
-        **os.environ,
+        **inherited,
         "MLOPS_RUN_ID": run_id,
         "MLOPS_HOME": str(ws.root),
         "MLOPS_DB_URL": ws.db_url,
