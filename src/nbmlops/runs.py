@@ -327,7 +327,7 @@ def get_run(ref: str, *, store: Store | None = None) -> RunDetail:
             every = max(1, count // SPARK_POINTS)
             points = conn.execute(
                 select(metrics.c.value).where(metrics.c.run_id == r.id, metrics.c.key == key)
-                .order_by(metrics.c.step, metrics.c.timestamp)
+                .order_by(metrics.c.step, metrics.c.id)
             ).scalars().all()
             history[key] = [math.nan if v is None else v for v in points[::every]]
         a_rows = conn.execute(select(artifacts).where(artifacts.c.run_id == r.id).order_by(artifacts.c.name)).all()
@@ -457,13 +457,12 @@ def metric_history(ref: str, key: str, *, store: Store | None = None) -> MetricH
         rows = conn.execute(
             select(metrics.c.step, metrics.c.value, metrics.c.timestamp)
             .where(metrics.c.run_id == r.id, metrics.c.key == key)
-            .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
+            .order_by(metrics.c.step, metrics.c.id)  # both in the index: no sort; id keeps log order within a step
         ).all()
     if not rows:
         raise NotFound(f"Run {r.id[:8]} has no metric {key!r}.")
-    return MetricHistory(
-        r.id, key, [s for s, _, _ in rows], [math.nan if v is None else v for _, v, _ in rows], [t for _, _, t in rows]
-    )
+    steps, values, stamps = zip(*rows, strict=True)
+    return MetricHistory(r.id, key, list(steps), [math.nan if v is None else v for v in values], list(stamps))
 
 
 def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
