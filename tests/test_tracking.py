@@ -96,7 +96,7 @@ def test_a_failing_block_fails_the_run(backend):
     with pytest.raises(ZeroDivisionError):
         with mo.start_run() as run:
             mo.log_metric("before", 1)
-            1 / 0
+            raise ZeroDivisionError("division by zero")
     detail = mo.get_run(run.id)
     assert detail.run["status"] == "FAILED" and detail.run["error"] == "ZeroDivisionError: division by zero"
     assert detail.metrics[0]["key"] == "before"  # what was logged before the error is kept
