@@ -474,12 +474,17 @@ def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
     from .artifacts import decode
 
     store = store or open_current()
+    row = _artifact_row(store, ref, name)
+    return decode(store.objects.get(row.digest, verify=True), row.media_type)
+
+
+def _artifact_row(store: Store, ref: str, name: str) -> Any:
     with store.read() as conn:
         r = resolve_run(conn, ref)
         row = conn.execute(select(artifacts).where(artifacts.c.run_id == r.id, artifacts.c.name == name)).first()
     if row is None:
         raise NotFound(f"Run {r.id[:8]} has no artifact {name!r}.")
-    return decode(store.objects.get(row.digest, verify=True), row.media_type)
+    return row
 
 
 def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) -> Message:
@@ -489,18 +494,14 @@ def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) 
         >>> save_artifact("3f2a", "figure.png", "loss.png")  # doctest: +SKIP
     """
     store = store or open_current()
-    with store.read() as conn:
-        r = resolve_run(conn, ref)
-        row = conn.execute(select(artifacts).where(artifacts.c.run_id == r.id, artifacts.c.name == name)).first()
-    if row is None:
-        raise NotFound(f"Run {r.id[:8]} has no artifact {name!r}.")
+    row = _artifact_row(store, ref, name)
     data = store.objects.get(row.digest, verify=True)
     try:
         with open(out, "wb") as f:
             f.write(data)
     except OSError as e:
         raise InvalidInput(f"Cannot write {out}: {e.strerror or e}.") from None
-    return Message(f"Wrote {name} of run {r.id[:8]} to {out} ({fmt_bytes(len(data))}).", "ok")
+    return Message(f"Wrote {name} of run {row.run_id[:8]} to {out} ({fmt_bytes(len(data))}).", "ok")
 
 
 def summarize(run_id: str, *, store: Store | None = None) -> Message:
