@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import socket
 
+import nbformat
 import numpy as np
 import pytest
 from jobs_notebooks import score, write_train
@@ -37,8 +38,11 @@ def test_grid_on_the_process_pool_survives_a_dying_kernel(workspace, tmp_path):
     for point, (C, die) in enumerate([(0.5, False), (0.5, True), (2.0, False), (2.0, True)]):
         p = by_point[point]
         assert p["parameters"] == {"C": C, "die": die}
-        if die:
-            assert p["status"] == "FAILED" and p["error"].startswith("The kernel died while running In [")
+        if die:  # the execution count is known when the kernel said it started the cell before dying
+            assert p["status"] == "FAILED" and p["error"].startswith("The kernel died while running ")
+            job = get_job(p["run_id"]).job
+            assert "os._exit(3)" in nbformat.reads(workspace.store().objects.get(job.output_digest).decode(),
+                                                   as_version=4).cells[job.error_cell].source
         else:
             assert p["status"] == "FINISHED" and p["metrics"]["score"] == score(C, "l1")
     # best first: the finished points by score, then the failed ones
