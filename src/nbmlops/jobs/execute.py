@@ -29,6 +29,7 @@ from sqlalchemy import insert, update
 
 from ..errors import InvalidInput
 from ..store.meta import jobs
+from ..store.objects import digest_bytes
 from ..workspace import open_current
 from . import notebook as nbk
 from . import parameters as prm
@@ -36,6 +37,7 @@ from .results import OUTPUT_ARTIFACT
 
 if TYPE_CHECKING:
     from ..store import Store
+    from ..tracking import Run
     from ..workspace import Workspace
     from .results import JobResult
 
@@ -164,7 +166,7 @@ def _kernel_env(spec: JobSpec, run_id: str, snapshot: str) -> dict[str, str]:
             del inherited[key]
     on_disk = Path(spec.notebook)
     try:
-        unchanged = on_disk.is_file() and nbk.digest_bytes(on_disk.read_bytes()) == spec.digest
+        unchanged = on_disk.is_file() and digest_bytes(on_disk.read_bytes()) == spec.digest
     except OSError:
         unchanged = False
     return {
@@ -249,56 +251,67 @@ def execute(spec: JobSpec, attempt: int = 1, store: Store | None = None, review:
         >>> execute(spec).status  # doctest: +SKIP
         'FINISHED'
     """
-    from ..tracking import start_run
     from .results import load_job
 
     store = store or spec.workspace.store()
     tags = dict(spec.tags)
     if attempt > 1:
         tags["attempt"] = str(attempt)
-    run = start_run(spec.name, tags=tags, kind="job", parent=spec.parent, store=store)
-    # the run's context names the notebook it executes, not the process that launched it
-    run._context["notebook"] = {"path": spec.notebook, "digest": spec.digest}
-    run._context.pop("history_start", None)
+    run = start_job_run(spec.name, kind="job", notebook=spec.notebook, digest=spec.digest, store=store, tags=tags,
+                        parent=spec.parent)
     folder = tempfile.mkdtemp(prefix="nbmlops-job-")
     try:
-        run.log_params(spec.run_params)
-        with store.write() as conn:
-            conn.execute(insert(jobs).values(
-                run_id=run.id, mode=spec.mode, notebook=spec.notebook, notebook_digest=spec.digest,
-                kernel=spec.kernel, cwd=spec.cwd, parameters=prm.to_json(spec.parameters),
-                data_refs=prm.to_json(spec.data_refs), executor=spec.executor, sweep_id=spec.sweep_id,
-                point=spec.point, attempt=attempt, reproduces=spec.reproduces, validated=spec.validated,
-                warnings=json.dumps(spec.warnings), timeout=spec.timeout,
-            ))
-            store.audit(conn, "job.start", "run", run.id, notebook=spec.notebook, digest=spec.digest,
-                        mode=spec.mode, parameters=spec.parameters, attempt=attempt)
-        node, reason = _papermill(spec, run.id, folder)
-        error, cell, count = _describe(node, reason)
-        checks = None
-        if review is not None:
-            verdict, checks = review(node, error)
-            error = error or verdict
-        output_digest = None
-        if node is not None:
-            body = nbk.to_bytes(node)
-            run.log_artifact(body.decode("utf-8"), OUTPUT_ARTIFACT)
-            output_digest = nbk.digest_bytes(body)
-        with store.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.run_id == run.id).values(
-                output_digest=output_digest, error_cell=cell, error_count=count, error=error,
-                checks=None if checks is None else json.dumps(checks)))
-            store.audit(conn, "job.end", "run", run.id, status="FAILED" if error else "FINISHED", error=error)
-        run.end("FAILED" if error else "FINISHED", error)
-    except KeyboardInterrupt:
-        run.end("KILLED", "Interrupted.")
-        raise
-    except BaseException as e:
-        run.end("FAILED", f"{type(e).__name__}: {e}"[:1000])
-        raise
+        with run:  # an exception ends the run FAILED (KILLED on Ctrl-C) and goes on up
+            _execute_in(run, spec, attempt, store, folder, review)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return load_job(run.id, store=store)
+
+
+def start_job_run(name: str, *, kind: str, notebook: str, digest: str, store: Store,
+                  tags: Mapping[str, str] | None = None, parent: str | None = None) -> Run:
+    """A run of kind ``job`` or ``sweep`` whose context names the notebook it executes.
+
+    The launching process may itself be a notebook kernel; its notebook and cell
+    history are not what this run executed, so they are left out.
+    """
+    from ..tracking import start_run
+
+    run = start_run(name, tags=tags, kind=kind, parent=parent, store=store)
+    run._context["notebook"] = {"path": notebook, "digest": digest}
+    run._context.pop("history_start", None)
+    return run
+
+
+def _execute_in(run: Run, spec: JobSpec, attempt: int, store: Store, folder: str, review: Review | None) -> None:
+    run.log_params(spec.run_params)
+    with store.write() as conn:
+        conn.execute(insert(jobs).values(
+            run_id=run.id, mode=spec.mode, notebook=spec.notebook, notebook_digest=spec.digest,
+            kernel=spec.kernel, cwd=spec.cwd, parameters=prm.to_json(spec.parameters),
+            data_refs=prm.to_json(spec.data_refs), executor=spec.executor, sweep_id=spec.sweep_id,
+            point=spec.point, attempt=attempt, reproduces=spec.reproduces, validated=spec.validated,
+            warnings=json.dumps(spec.warnings), timeout=spec.timeout,
+        ))
+        store.audit(conn, "job.start", "run", run.id, notebook=spec.notebook, digest=spec.digest,
+                    mode=spec.mode, parameters=spec.parameters, attempt=attempt)
+    node, reason = _papermill(spec, run.id, folder)
+    error, cell, count = _describe(node, reason)
+    checks = None
+    if review is not None:
+        verdict, checks = review(node, error)
+        error = error or verdict
+    output_digest = None
+    if node is not None:
+        body = nbk.to_bytes(node)
+        run.log_artifact(body.decode("utf-8"), OUTPUT_ARTIFACT)
+        output_digest = digest_bytes(body)
+    with store.write() as conn:
+        conn.execute(update(jobs).where(jobs.c.run_id == run.id).values(
+            output_digest=output_digest, error_cell=cell, error_count=count, error=error,
+            checks=None if checks is None else json.dumps(checks)))
+        store.audit(conn, "job.end", "run", run.id, status="FAILED" if error else "FINISHED", error=error)
+    run.end("FAILED" if error else "FINISHED", error)
 
 
 def execute_with_retries(spec: JobSpec, store: Store | None = None) -> JobResult:

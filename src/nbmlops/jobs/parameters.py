@@ -169,7 +169,7 @@ def to_json(value: Any) -> str:
 
 def _data_module() -> Any | None:
     try:
-        from .. import data  # type: ignore[attr-defined]
+        from .. import data
     except ImportError:
         return None
     return data if hasattr(data, "resolve") else None

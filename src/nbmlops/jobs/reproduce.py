@@ -21,6 +21,7 @@ from ..errors import InvalidInput
 from ..refs import resolve_run
 from ..result import Block, Fields, Heading, Note, Result, Table, fmt, status_cell
 from ..store.meta import dataset_versions, datasets, jobs, lineage, package_sets, runs
+from ..store.objects import digest_bytes
 from ..workspace import open_current
 from . import notebook as nbk
 from . import parameters as prm
@@ -192,7 +193,7 @@ def _compare(store: Store, old: Any, new: JobResult, parameters: dict[str, Any],
     rows = compare_metrics(metrics[old.id], metrics[new.run_id], tolerance)
     notes = []
     on_disk = Path(nb.path)
-    if on_disk.is_file() and nbk.digest_bytes(on_disk.read_bytes()) != nb.digest:
+    if on_disk.is_file() and digest_bytes(on_disk.read_bytes()) != nb.digest:
         notes.append(f"{on_disk.name} has changed since the original run; the stored snapshot was executed, not the file.")
     if not rows:
         notes.append("Neither run logged metrics, so only success and data versions were compared.")

@@ -165,21 +165,21 @@ def build(grid: Mapping[str, Sequence[Any]] | None = None, random: Mapping[str, 
     """
     import numpy as np
 
-    grid = {str(k): list(v) for k, v in (grid or {}).items()}
-    for name, values in grid.items():
+    for name, values in (grid or {}).items():
         if isinstance(values, (str, bytes)) or not values:
             raise InvalidInput(f"The grid of {name!r} needs at least one value.")
+    lists = {str(k): list(v) for k, v in (grid or {}).items()}
     dists = {str(k): parse_distribution(str(k), v) for k, v in (random or {}).items()}
-    if set(grid) & set(dists):
-        raise InvalidInput(f"{sorted(set(grid) & set(dists))[0]!r} is both in the grid and random; choose one.")
+    if set(lists) & set(dists):
+        raise InvalidInput(f"{sorted(set(lists) & set(dists))[0]!r} is both in the grid and random; choose one.")
     if dists and (samples is None or isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
         raise InvalidInput("Random search needs --samples N, a whole number of draws of at least 1.")
     if samples is not None and not dists:
         raise InvalidInput("--samples only applies with --random distributions.")
     explicit = [dict(p) for p in points or []]
-    if not (grid or dists or explicit):
+    if not (lists or dists or explicit):
         raise InvalidInput("A sweep needs --grid NAME=VALUES or --random NAME=DISTRIBUTION (or explicit points).")
-    grid_points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+    grid_points = [dict(zip(lists, combo, strict=True)) for combo in itertools.product(*lists.values())]
     out = list(explicit)
     if dists:
         seed = secrets.randbits(32) if seed is None else seed
@@ -192,5 +192,5 @@ def build(grid: Mapping[str, Sequence[Any]] | None = None, random: Mapping[str, 
         out += grid_points
     if len(out) > MAX_POINTS:
         raise InvalidInput(f"This sweep has {len(out):,} points; the limit is {MAX_POINTS:,}, so narrow the grid.")
-    return Space(out, grid, {k: str(d) for k, d in dists.items()}, samples if dists else None,
+    return Space(out, lists, {k: str(d) for k, d in dists.items()}, samples if dists else None,
                  seed if dists else None)

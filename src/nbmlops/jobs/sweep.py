@@ -42,6 +42,7 @@ from .executors import open_executor
 
 if TYPE_CHECKING:
     from ..store import Store
+    from ..tracking import Run
     from .execute import JobSpec
     from .results import JobResult
 
@@ -159,9 +160,9 @@ def _rank(points: list[dict[str, Any]], metric: str | None, goal: str) -> list[d
         value = p["metrics"].get(metric) if metric else None
         if p["status"] != "FINISHED":
             return 2, 0.0, p["point"]
-        if not _finite(value):
+        if value is None or not _finite(value):
             return 1, 0.0, p["point"]
-        return 0, -value if goal == "max" else value, p["point"]
+        return 0, -float(value) if goal == "max" else float(value), p["point"]
 
     return sorted(points, key=key)
 
@@ -193,8 +194,7 @@ def sweep(notebook: str | os.PathLike[str], grid: Mapping[str, Sequence[Any]] | 
         ...       metric="accuracy", executor="process://?workers=2").best["run_id"]  # doctest: +SKIP
         '3f2a1b9c...'
     """
-    from ..tracking import start_run
-    from .execute import point_spec, prepare
+    from .execute import point_spec, prepare, start_job_run
 
     if goal not in GOALS:
         raise InvalidInput(f"goal must be 'max' or 'min', not {goal!r}.")
@@ -221,49 +221,46 @@ def sweep(notebook: str | os.PathLike[str], grid: Mapping[str, Sequence[Any]] | 
         raise
     started = time.time()
     try:
-        run = start_run(base.name, tags=base.tags, kind="sweep", store=store)
-    except BaseException:
-        pool.close()
-        raise
-    run._context["notebook"] = {"path": nb.path, "digest": nb.digest}
-    run._context.pop("history_start", None)
-    try:
-        spec_doc = {"grid": space.grid, "random": space.random, "samples": space.samples, "seed": space.seed,
-                    "points": len(space.points), "metric": metric, "goal": goal, "executor": pool.url,
-                    "retries": retries, "keys": space.keys}
-        run.log_params(fixed)
-        with store.write() as conn:
-            conn.execute(insert(jobs).values(
-                run_id=run.id, mode="sweep", notebook=nb.path, notebook_digest=nb.digest, kernel=base.kernel,
-                cwd=base.cwd, parameters=prm.to_json(fixed), data_refs=prm.to_json(base.data_refs),
-                spec=prm.to_json(spec_doc), executor=pool.url, attempt=1, validated=validated,
-                warnings=json.dumps(warnings), timeout=timeout))
-            store.audit(conn, "sweep.start", "run", run.id, notebook=nb.path, digest=nb.digest, spec=spec_doc)
-        env = dict(os.environ) if pool.url.startswith("process://") else None
-        specs = [point_spec(base, params, declared, parent=run.id, sweep_id=run.id, point=i, warnings=[],
-                            name=f"{base.name}[{i}]", executor=pool.url, env=env) for i, params in enumerate(all_params)]
-        entries = _gather(pool, specs, space.keys, progress, base.name)
-    except KeyboardInterrupt:
-        run.end("KILLED", "Interrupted.")
-        raise
-    except BaseException as e:
-        run.end("FAILED", f"{type(e).__name__}: {e}"[:1000])
-        raise
+        run = start_job_run(base.name, kind="sweep", notebook=nb.path, digest=nb.digest, store=store, tags=base.tags)
+        with run:  # an exception ends the sweep run FAILED (KILLED on Ctrl-C) and goes on up
+            spec_doc = {"grid": space.grid, "random": space.random, "samples": space.samples, "seed": space.seed,
+                        "points": len(space.points), "metric": metric, "goal": goal, "executor": pool.url,
+                        "retries": retries, "keys": space.keys}
+            run.log_params(fixed)
+            with store.write() as conn:
+                conn.execute(insert(jobs).values(
+                    run_id=run.id, mode="sweep", notebook=nb.path, notebook_digest=nb.digest, kernel=base.kernel,
+                    cwd=base.cwd, parameters=prm.to_json(fixed), data_refs=prm.to_json(base.data_refs),
+                    spec=prm.to_json(spec_doc), executor=pool.url, attempt=1, validated=validated,
+                    warnings=json.dumps(warnings), timeout=timeout))
+                store.audit(conn, "sweep.start", "run", run.id, notebook=nb.path, digest=nb.digest, spec=spec_doc)
+            env = dict(os.environ) if pool.url.startswith("process://") else None
+            specs = [point_spec(base, params, declared, parent=run.id, sweep_id=run.id, point=i, warnings=[],
+                                name=f"{base.name}[{i}]", executor=pool.url, env=env)
+                     for i, params in enumerate(all_params)]
+            result = _finish(run, _gather(pool, specs, space.keys, progress, base.name), base.name, nb.path,
+                             pool.url, space, metric, goal)
     finally:
         pool.close()
+    result.duration_s = time.time() - started
+    return result
+
+
+def _finish(run: Run, entries: list[dict[str, Any]], name: str, notebook: str, executor: str, space: sp.Space,
+            metric: str | None, goal: str) -> SweepResult:
+    """Rank the points, mark the best on the sweep run, and close it (FAILED when any point failed)."""
     ranked = _rank(entries, metric, goal)
     failed = sorted(p["point"] for p in ranked if p["status"] != "FINISHED")
     error = None
     if failed:
         error = f"{len(failed)} of {len(ranked)} points failed (point {', '.join(map(str, failed[:10]))})."
-    result = SweepResult(run.id, base.name, nb.path, "FAILED" if failed else "FINISHED", pool.url, space.keys,
+    result = SweepResult(run.id, name, notebook, "FAILED" if failed else "FINISHED", executor, space.keys,
                          metric, goal, ranked, None, error, space.seed)
     best = result.best
     if best is not None and metric is not None:
         run.set_tags(best_run=best["run_id"])
         run.log_metric(metric, best["metrics"][metric])
     run.end(result.status, error)
-    result.duration_s = time.time() - started
     return result
 
 
