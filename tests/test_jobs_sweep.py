@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 
@@ -57,6 +58,11 @@ def test_grid_on_the_process_pool_survives_a_dying_kernel(workspace, tmp_path):
         point_run = mo.get_run(p["run_id"])
         assert point_run.run["parent_id"] == res.sweep_id and point_run.run["kind"] == "job"
         assert {q["key"]: q["value"] for q in point_run.params}["penalty"] == "l1"
+    frame = res.to_frame()  # the views a user gets: pandas, JSON, HTML
+    assert list(frame["point"]) == [p["point"] for p in res.points] and frame["metrics.score"].iloc[0] == score(0.5, "l1")
+    assert json.loads(res.to_json())["sweep_id"] == res.sweep_id
+    html = res._repr_html_()
+    assert "<table>" in html and '"parcoords"' in html  # the comparison table and the chart of C, die -> score
     shown = get_job(res.sweep_id[:8])  # the stored sweep reads back as the same comparison
     assert [p["run_id"] for p in shown.points] == [p["run_id"] for p in res.points]
     assert len(list_jobs(sweep=res.sweep_id).jobs) == 4
@@ -90,6 +96,26 @@ def test_cluster_local_starts_a_local_cluster(cli, workspace, tmp_path, monkeypa
     res = get_job(list_jobs(mode="sweep").jobs[0].run_id)
     assert [(p["parameters"], p["status"]) for p in res.points[:2]] == [
         ({"C": 0.5, "fail": False}, "FINISHED"), ({"C": 1.5, "fail": False}, "FINISHED")]
+
+
+@pytest.mark.slow
+def test_sweep_and_job_from_inside_a_real_kernel(workspace, tmp_path):
+    """The way users run them: the process pool's workers must start safely from a Jupyter kernel."""
+    from nbclient import NotebookClient
+
+    write_train(tmp_path / "train.ipynb")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "%load_ext nbmlops",
+        "res = %mlops job sweep train.ipynb --grid C=1,3 --workers 2 --metric score --no-progress\n"
+        "print(res.status, res.best['parameters'])",
+        "job = %mlops job run train.ipynb -p C 7 --no-progress\nprint(job.status, job.metrics['score'])",
+    )]
+    NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert nb.cells[1].outputs[0]["text"] == "FINISHED {'C': 1}\n"
+    assert nb.cells[2].outputs[0]["text"] == f"FINISHED {score(7)}\n"
+    kinds = sorted(j.mode for j in list_jobs().jobs)
+    assert kinds == ["run", "run", "run", "sweep"]
 
 
 def test_unreachable_cluster_is_one_sentence_and_writes_nothing(cli, workspace, tmp_path):

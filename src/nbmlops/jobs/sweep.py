@@ -61,6 +61,10 @@ def run_point(spec: JobSpec) -> JobResult:
     return execute_with_retries(spec)
 
 
+def _label(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -139,20 +143,29 @@ class SweepResult(Result):
         if self.metric is None or len(done) < 2 or not self.keys:
             return None
         values = [p["metrics"][self.metric] for p in done]
+        title = {"text": f"{self.metric} across the sweep"}
+        if len(self.keys) == 1:
+            key = self.keys[0]
+            pairs = sorted(((p["parameters"].get(key), v) for p, v in zip(done, values, strict=True)),
+                           key=lambda kv: (not _finite(kv[0]), kv[0] if _finite(kv[0]) else _label(kv[0])))
+            x = [k if _finite(k) else _label(k) for k, _ in pairs]
+            trace = {"type": "scatter", "mode": "lines+markers", "x": x, "y": [v for _, v in pairs]}
+            layout = {"title": title, "height": 320, "xaxis": {"title": {"text": key}},
+                      "yaxis": {"title": {"text": self.metric}}}
+            return Chart({"data": [trace], "layout": layout}, text="")
         dims = []
         for key in self.keys:
             column = [p["parameters"].get(key) for p in done]
             if all(_finite(v) for v in column):
                 dims.append({"label": key, "values": column})
             else:
-                labels = sorted({json.dumps(v) for v in column})
-                dims.append({"label": key, "values": [labels.index(json.dumps(v)) for v in column],
-                             "tickvals": list(range(len(labels))), "ticktext": [json.loads(t) for t in labels]})
+                labels = sorted({_label(v) for v in column})
+                dims.append({"label": key, "values": [labels.index(_label(v)) for v in column],
+                             "tickvals": list(range(len(labels))), "ticktext": labels})
         dims.append({"label": self.metric, "values": values})
         line = {"color": values, "colorscale": "Viridis", "showscale": True}
-        figure = {"data": [{"type": "parcoords", "dimensions": dims, "line": line}],
-                  "layout": {"title": {"text": f"{self.metric} across the sweep"}, "height": 360}}
-        return Chart(figure, text="")
+        return Chart({"data": [{"type": "parcoords", "dimensions": dims, "line": line}],
+                      "layout": {"title": title, "height": 360}}, text="")
 
 
 def _rank(points: list[dict[str, Any]], metric: str | None, goal: str) -> list[dict[str, Any]]:
