@@ -120,3 +120,13 @@ def test_bad_input_is_one_sentence_and_writes_nothing(cli, workspace, tmp_path, 
     assert len(out.stderr.strip().splitlines()) == 1
     with workspace.store().read() as conn:
         assert conn.execute(select(runs.c.id)).all() == []
+
+
+def test_jobs_api_is_reachable_from_the_package_without_importing_papermill():
+    import subprocess
+    import sys
+
+    code = ("import sys, nbmlops as mo; assert mo.jobs.run_job is mo.run_job; assert callable(mo.jobs.sweep); "
+            "print(sorted(m for m in ('papermill', 'distributed', 'nbformat') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -85,6 +85,23 @@ def test_random_search_on_a_dask_cluster_by_address(cli, workspace, tmp_path, da
     assert scores == sorted(scores)  # lowest first
 
 
+@pytest.mark.postgres
+@pytest.mark.s3
+def test_sweep_workers_share_a_postgres_and_s3_workspace(pg_url, s3_url, tmp_path, monkeypatch):
+    from nbmlops.workspace import Workspace
+
+    monkeypatch.chdir(tmp_path)
+    ws, _ = Workspace.init(tmp_path, db_url=pg_url, objects_url=s3_url)
+    nb = write_train(tmp_path / "train.ipynb")
+    res = sweep(nb, {"C": [1.0, 4.0]}, metric="score", executor="process://?workers=2", progress=False)
+    assert res.status == "FINISHED" and [p["parameters"]["C"] for p in res.points] == [1.0, 4.0]
+    for p in res.points:
+        assert p["metrics"]["score"] == score(p["parameters"]["C"])
+        job = get_job(p["run_id"]).job
+        assert ws.store().objects.get(job.output_digest, verify=True).startswith(b"{")
+    assert ws.store().dialect == "postgresql" and ws.objects_url.startswith("s3://")
+
+
 @pytest.mark.slow
 def test_cluster_local_starts_a_local_cluster(cli, workspace, tmp_path, monkeypatch):
     monkeypatch.setenv("DASK_TEMPORARY_DIRECTORY", str(tmp_path / "dask"))
