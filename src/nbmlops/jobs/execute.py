@@ -238,7 +238,7 @@ def _describe(node: Any, reason: str | None) -> tuple[str | None, int | None, in
     return f"{reason} while running {where}.", cell, count
 
 
-Review = Callable[[Any, "str | None"], "tuple[str | None, list[dict[str, str]]]"]
+Review = Callable[[Any, str | None], tuple[str | None, list[dict[str, str]]]]
 
 
 def execute(spec: JobSpec, attempt: int = 1, store: Store | None = None, review: Review | None = None) -> JobResult:

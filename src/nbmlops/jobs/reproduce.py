@@ -65,7 +65,12 @@ def _packages(conn: Any, digest: str | None) -> dict[str, str]:
 
 
 def compare_packages(old: dict[str, str], new: dict[str, str]) -> list[dict[str, str | None]]:
-    """Packages added, removed or at another version between two package sets."""
+    """Packages added, removed or at another version between two package sets.
+
+    Example:
+        >>> compare_packages({"numpy": "2.0"}, {"numpy": "2.1"})
+        [{'package': 'numpy', 'original': '2.0', 'reproduced': '2.1'}]
+    """
     out: list[dict[str, str | None]] = []
     for name in sorted(set(old) | set(new), key=str.lower):
         if old.get(name) != new.get(name):

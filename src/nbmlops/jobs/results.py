@@ -43,7 +43,7 @@ def compact(parameters: dict[str, Any], limit: int = 80) -> str:
         >>> compact({"C": 0.5, "penalty": "l2"})
         'C=0.5, penalty=l2'
     """
-    text = ", ".join(f"{k}={v if isinstance(v, str) else v!r}" for k, v in parameters.items())
+    text = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v!r}" for k, v in parameters.items())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

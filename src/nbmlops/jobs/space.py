@@ -126,7 +126,12 @@ def parse_distribution(name: str, text: str | Distribution | Sequence[Any]) -> D
 
 
 def parse_random(items: Iterable[str]) -> dict[str, Distribution]:
-    """``["C=loguniform:0.01:10"]`` -> ``{"C": Distribution("loguniform", (0.01, 10.0))}``."""
+    """Parse repeated ``--random NAME=DISTRIBUTION`` options.
+
+    Example:
+        >>> parse_random(["C=loguniform:0.01:10"])
+        {'C': Distribution(kind='loguniform', args=(0.01, 10.0))}
+    """
     out: dict[str, Distribution] = {}
     for item in items:
         name, text = _split(item, "--random")
