@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .results import JobResult
 
 MAX_RETRIES = 10
+MAX_NAME = 200  # leaves room for a sweep point's [index] within the 255 a run name may have
 mimetypes.add_type("application/x-ipynb+json", ".ipynb")
 
 
@@ -110,8 +111,8 @@ def prepare(nb: nbk.Notebook, parameters: Mapping[str, Any] | None, *, store: St
     """Check everything that can be checked before a kernel starts, and store the notebook snapshot."""
     params = prm.check(parameters)
     _check_limits(timeout, retries)
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise InvalidInput("A job name must be non-empty text.")
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME):
+        raise InvalidInput(f"A job name must be text of 1 to {MAX_NAME} characters.")
     if cwd is not None and not Path(cwd).is_dir():
         raise InvalidInput(f"The working folder {cwd!r} does not exist.")
     declared = nbk.declared_parameters(nb)
