@@ -218,10 +218,11 @@ def feature_frame(model: ModelInput, frame: Any, drop: list[str] | tuple[str, ..
             raise InvalidInput(f"The table lacks column(s) {shown} that {model.label} was trained with.")
         return frame[names]
     expected = getattr(model.model, "n_features_in_", None)
+    if expected is None:
+        return frame
     kept = frame.drop(columns=[c for c in drop if c in frame.columns])
-    if expected is not None and frame.shape[1] != expected and kept.shape[1] == expected:
-        return kept
-    return frame
+    chosen = kept if frame.shape[1] != expected and kept.shape[1] == expected else frame
+    return chosen.to_numpy()  # fitted on an array: column names would only draw scikit-learn's warning
 
 
 def predict(model: ModelInput, features: Any) -> np.ndarray:
