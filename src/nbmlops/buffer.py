@@ -21,9 +21,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, insert
+from sqlalchemy import Connection, case, insert
 
 from .store.engine import dialect_insert, retrying
 from .store.meta import latest_metrics, metrics
@@ -43,6 +43,30 @@ def flush_interval() -> float:
         return 1.0
 
 
+_INSERT_METRICS = insert(metrics)
+_ADVANCE_LATEST: dict[str, Any] = {}
+
+
+def _advance_latest(conn: Connection) -> Any:
+    """Upsert each series' latest point, keeping the newer (step, timestamp); built once per dialect."""
+    stmt = _ADVANCE_LATEST.get(conn.dialect.name)
+    if stmt is None:
+        ins = dialect_insert(conn)(latest_metrics)
+        newer = (ins.excluded.step > latest_metrics.c.step) | (
+            (ins.excluded.step == latest_metrics.c.step) & (ins.excluded.timestamp >= latest_metrics.c.timestamp)
+        )
+        stmt = _ADVANCE_LATEST[conn.dialect.name] = ins.on_conflict_do_update(
+            index_elements=["run_id", "key"],
+            set_={
+                "value": case((newer, ins.excluded.value), else_=latest_metrics.c.value),
+                "step": case((newer, ins.excluded.step), else_=latest_metrics.c.step),
+                "timestamp": case((newer, ins.excluded.timestamp), else_=latest_metrics.c.timestamp),
+                "count": latest_metrics.c.count + ins.excluded.count,
+            },
+        )
+    return stmt
+
+
 def write_points(store: Store, points: list[Point]) -> None:
     """Insert metric points and advance each series' latest value, in one transaction."""
     rows = []
@@ -60,22 +84,9 @@ def write_points(store: Store, points: list[Point]) -> None:
 
     def transaction() -> None:
         with store.write() as conn:
-            conn.execute(insert(metrics), rows)
-            ins = dialect_insert(conn)(latest_metrics)
-            newer = (ins.excluded.step > latest_metrics.c.step) | (
-                (ins.excluded.step == latest_metrics.c.step) & (ins.excluded.timestamp >= latest_metrics.c.timestamp)
-            )
-            stmt = ins.on_conflict_do_update(
-                index_elements=["run_id", "key"],
-                set_={
-                    "value": case((newer, ins.excluded.value), else_=latest_metrics.c.value),
-                    "step": case((newer, ins.excluded.step), else_=latest_metrics.c.step),
-                    "timestamp": case((newer, ins.excluded.timestamp), else_=latest_metrics.c.timestamp),
-                    "count": latest_metrics.c.count + ins.excluded.count,
-                },
-            )
+            conn.execute(_INSERT_METRICS, rows)
             conn.execute(
-                stmt,
+                _advance_latest(conn),
                 [
                     {"run_id": r, "key": k, "value": v, "step": s, "timestamp": t, "count": n}
                     for (r, k), (v, s, t, n) in latest.items()

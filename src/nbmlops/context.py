@@ -156,17 +156,24 @@ def package_set() -> tuple[str, list[str]]:
     return digest, names
 
 
+_recorded_package_sets: set[tuple[str, str]] = set()
+
+
 def ensure_package_set(conn: Connection, digest: str, packages: list[str]) -> None:
-    """Store a package list once per distinct set."""
+    """Store a package list once per distinct set (and ask the database once per process)."""
     from .store.engine import dialect_insert
     from .store.meta import package_sets
 
+    key = (str(conn.engine.url), digest)
+    if key in _recorded_package_sets:
+        return
     insert = dialect_insert(conn)
     conn.execute(
         insert(package_sets)
         .values(digest=digest, packages=json.dumps(packages), created_at=time.time())
         .on_conflict_do_nothing(index_elements=["digest"])
     )
+    _recorded_package_sets.add(key)
 
 
 # ---------------------------------------------------------------- resources

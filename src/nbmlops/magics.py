@@ -37,8 +37,10 @@ class MlopsMagics(Magics):  # type: ignore[misc]
         try:
             rv = cli.main(args=args, prog_name="%mlops", standalone_mode=False, obj=session)
         except click.UsageError as e:
-            hint = f" (see %mlops {e.ctx.command_path.split(' ', 1)[1] + ' ' if e.ctx and ' ' in e.ctx.command_path else ''}--help)"
-            raise InvalidInput(e.format_message().rstrip(".") + "." + hint) from None
+            message = e.format_message()
+            command = e.ctx.command_path.replace("%mlops", "").strip() + " " if e.ctx else ""
+            end = "" if message.endswith((".", "?", "!")) else "."
+            raise InvalidInput(f"{message}{end} See %mlops {command.lstrip()}--help.") from None
         except click.ClickException as e:
             raise InvalidInput(e.format_message()) from None
         except click.exceptions.Abort:
@@ -51,10 +53,14 @@ class MlopsMagics(Magics):  # type: ignore[misc]
         return None
 
 
-def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
-    """IPython custom exception handler: one red line for our errors."""
+def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
+    """IPython custom exception handler: one red line for our errors.
+
+    IPython ignores what a handler returns, so the line is shown here; ipykernel turns it into
+    the cell's error output, and the cell still counts as failed.
+    """
     message = value.show() if isinstance(value, MlopsError) else f"{etype.__name__}: {value}"
-    return [f"{RED}{message}{RESET}"]
+    shell._showtraceback(etype, value, [f"{RED}{message}{RESET}"])
 
 
 def register(shell: Any) -> None:

@@ -327,7 +327,7 @@ def get_run(ref: str, *, store: Store | None = None) -> RunDetail:
             every = max(1, count // SPARK_POINTS)
             points = conn.execute(
                 select(metrics.c.value).where(metrics.c.run_id == r.id, metrics.c.key == key)
-                .order_by(metrics.c.step, metrics.c.timestamp)
+                .order_by(metrics.c.step, metrics.c.id)
             ).scalars().all()
             history[key] = [math.nan if v is None else v for v in points[::every]]
         a_rows = conn.execute(select(artifacts).where(artifacts.c.run_id == r.id).order_by(artifacts.c.name)).all()
@@ -457,13 +457,12 @@ def metric_history(ref: str, key: str, *, store: Store | None = None) -> MetricH
         rows = conn.execute(
             select(metrics.c.step, metrics.c.value, metrics.c.timestamp)
             .where(metrics.c.run_id == r.id, metrics.c.key == key)
-            .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
+            .order_by(metrics.c.step, metrics.c.id)  # both in the index: no sort; id keeps log order within a step
         ).all()
     if not rows:
         raise NotFound(f"Run {r.id[:8]} has no metric {key!r}.")
-    return MetricHistory(
-        r.id, key, [s for s, _, _ in rows], [math.nan if v is None else v for _, v, _ in rows], [t for _, _, t in rows]
-    )
+    steps, values, stamps = zip(*rows, strict=True)
+    return MetricHistory(r.id, key, list(steps), [math.nan if v is None else v for v in values], list(stamps))
 
 
 def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
@@ -475,12 +474,17 @@ def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
     from .artifacts import decode
 
     store = store or open_current()
+    row = _artifact_row(store, ref, name)
+    return decode(store.objects.get(row.digest, verify=True), row.media_type)
+
+
+def _artifact_row(store: Store, ref: str, name: str) -> Any:
     with store.read() as conn:
         r = resolve_run(conn, ref)
         row = conn.execute(select(artifacts).where(artifacts.c.run_id == r.id, artifacts.c.name == name)).first()
     if row is None:
         raise NotFound(f"Run {r.id[:8]} has no artifact {name!r}.")
-    return decode(store.objects.get(row.digest, verify=True), row.media_type)
+    return row
 
 
 def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) -> Message:
@@ -490,18 +494,14 @@ def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) 
         >>> save_artifact("3f2a", "figure.png", "loss.png")  # doctest: +SKIP
     """
     store = store or open_current()
-    with store.read() as conn:
-        r = resolve_run(conn, ref)
-        row = conn.execute(select(artifacts).where(artifacts.c.run_id == r.id, artifacts.c.name == name)).first()
-    if row is None:
-        raise NotFound(f"Run {r.id[:8]} has no artifact {name!r}.")
+    row = _artifact_row(store, ref, name)
     data = store.objects.get(row.digest, verify=True)
     try:
         with open(out, "wb") as f:
             f.write(data)
     except OSError as e:
         raise InvalidInput(f"Cannot write {out}: {e.strerror or e}.") from None
-    return Message(f"Wrote {name} of run {r.id[:8]} to {out} ({fmt_bytes(len(data))}).", "ok")
+    return Message(f"Wrote {name} of run {row.run_id[:8]} to {out} ({fmt_bytes(len(data))}).", "ok")
 
 
 def summarize(run_id: str, *, store: Store | None = None) -> Message:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 
 from . import artifacts as _artifacts
 from .buffer import BUFFER, FLUSH_AT
@@ -39,6 +39,17 @@ HEARTBEAT_S = 30.0
 MAX_KEY = 255
 MAX_PARAM = 65_535
 REAPED = "The process running it ended without closing the run (killed or crashed)."
+
+# built once: SQLAlchemy memoises the compiled form of a statement object
+_INSERT_RUN = insert(runs)
+_INSERT_PARAMS = insert(params)
+_PARAMS_OF_RUN = select(params.c.key, params.c.value, params.c.value_json).where(
+    params.c.run_id == bindparam("run"), params.c.key.in_(bindparam("keys", expanding=True))
+)
+_END_RUN = update(runs).where(runs.c.id == bindparam("run")).values(
+    status=bindparam("new_status"), end_time=bindparam("ended"), context=bindparam("new_context"),
+    error=bindparam("new_error"),
+)
 
 
 def process_start(pid: int) -> float | None:
@@ -166,14 +177,7 @@ class Run:
         if not rows:
             return
         with self.store.write() as conn:
-            existing = {
-                r.key: r
-                for r in conn.execute(
-                    select(params.c.key, params.c.value, params.c.value_json).where(
-                        params.c.run_id == self.id, params.c.key.in_([r["key"] for r in rows])
-                    )
-                )
-            }
+            existing = {r.key: r for r in conn.execute(_PARAMS_OF_RUN, {"run": self.id, "keys": [r["key"] for r in rows]})}
             new = []
             for row in rows:
                 old = existing.get(row["key"])
@@ -185,7 +189,7 @@ class Run:
                         "parameters cannot change within a run, so start a new run."
                     )
             if new:
-                conn.execute(insert(params), new)
+                conn.execute(_INSERT_PARAMS, new)
         for row in new:
             if row["note"]:
                 print(f"nbmlops: parameter {row['key']!r} {row['note']}.", file=sys.stderr)
@@ -265,11 +269,8 @@ class Run:
         if self.owned:
             context = capture_end(self.store, self._context, self._clock)
             with self.store.write() as conn:
-                conn.execute(
-                    update(runs).where(runs.c.id == self.id).values(
-                        status=status, end_time=time.time(), context=json.dumps(context), error=error
-                    )
-                )
+                conn.execute(_END_RUN, {"run": self.id, "new_status": status, "ended": time.time(),
+                                        "new_context": json.dumps(context), "new_error": error})
                 self.store.audit(conn, "run.end", "run", self.id, status=status)
         self.ended = True
         self.status = status if self.owned else self.status
@@ -330,11 +331,11 @@ def start_run(name: str | None = None, *, tags: Mapping[str, Any] | None = None,
     with store.write() as conn:
         ensure_package_set(conn, package_digest, packages)
         conn.execute(
-            insert(runs).values(
-                id=run_id, name=name, kind=kind, status="RUNNING", parent_id=parent, username=store.user,
-                host=socket.gethostname(), pid=os.getpid(), pid_start=process_start(os.getpid()),
-                start_time=now, heartbeat=now, notes=notes, context=json.dumps(context),
-            )
+            _INSERT_RUN,
+            {"id": run_id, "name": name, "kind": kind, "status": "RUNNING", "parent_id": parent,
+             "username": store.user, "host": socket.gethostname(), "pid": os.getpid(),
+             "pid_start": process_start(os.getpid()), "start_time": now, "heartbeat": now, "notes": notes,
+             "context": json.dumps(context), "end_time": None, "error": None},
         )
         if tag_rows:
             conn.execute(insert(tags_table), tag_rows)

@@ -10,6 +10,7 @@ current directory, so a notebook in a sub-folder sees the same store.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import getpass
 import json
 import os
@@ -52,9 +53,11 @@ def current_user() -> str:
         >>> os.environ["MLOPS_USER"] = "ada"; current_user()
         'ada'
     """
-    user = os.environ.get("MLOPS_USER")
-    if user:
-        return user
+    return os.environ.get("MLOPS_USER") or _os_user()
+
+
+@functools.lru_cache(maxsize=1)
+def _os_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (some containers)

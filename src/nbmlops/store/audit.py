@@ -16,11 +16,19 @@ import json
 from typing import Any
 
 import blake3
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from .meta import audit_events, audit_head
 
 GENESIS = "0" * 64
+
+# built once: SQLAlchemy memoises the compiled form of a statement object
+_ADVANCE_HEAD = (
+    update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq + 1)
+    .returning(audit_head.c.seq, audit_head.c.hash)
+)
+_INSERT_EVENT = insert(audit_events)
+_SET_HEAD_HASH = update(audit_head).where(audit_head.c.id == 1).values(hash=bindparam("head_hash"))
 
 
 def canonical(payload: Any) -> str:
@@ -42,22 +50,16 @@ def append(conn: Connection, *, username: str, action: str, entity_type: str, en
         >>> with store.write() as conn:  # doctest: +SKIP
         ...     append(conn, username="ada", action="run.start", entity_type="run", entity_id=run_id)
     """
-    seq, prev = conn.execute(
-        update(audit_head)
-        .where(audit_head.c.id == 1)
-        .values(seq=audit_head.c.seq + 1)
-        .returning(audit_head.c.seq, audit_head.c.hash)
-    ).one()
+    seq, prev = conn.execute(_ADVANCE_HEAD).one()
     ts = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     body = canonical(payload or {})
     digest = event_hash(seq, ts, username, action, entity_type, str(entity_id), body, prev)
     conn.execute(
-        insert(audit_events).values(
-            seq=seq, ts=ts, username=username, action=action, entity_type=entity_type,
-            entity_id=str(entity_id), payload=body, prev_hash=prev, hash=digest,
-        )
+        _INSERT_EVENT,
+        {"seq": seq, "ts": ts, "username": username, "action": action, "entity_type": entity_type,
+         "entity_id": str(entity_id), "payload": body, "prev_hash": prev, "hash": digest},
     )
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=digest))
+    conn.execute(_SET_HEAD_HASH, {"head_hash": digest})
     return int(seq)
 
 
