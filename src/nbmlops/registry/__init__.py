@@ -13,7 +13,8 @@ from __future__ import annotations
 from .card import card
 from .compare import compare
 from .promotion import approve, check_gates, gate, history, promote, reject
-from .versions import load, register, remove_alias, resolve_version, set_alias
+from .registration import register
+from .versions import load, remove_alias, resolve_version, set_alias
 from .views import describe_version, list_models, show
 
 __all__ = [
