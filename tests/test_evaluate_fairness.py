@@ -249,6 +249,14 @@ def test_four_fifths_sentence_names_both_groups_and_the_rule():
     assert report.passed is False
 
 
+def test_a_small_group_in_the_headline_is_called_out():
+    y_true = np.r_[np.ones(100), np.ones(10)].astype(int)
+    group = np.array(["big"] * 100 + ["tiny"] * 10)
+    y_pred = np.r_[np.ones(90), np.zeros(10), np.ones(5), np.zeros(5)].astype(int)
+    first = assess(y_true, y_pred, {"g": group}).explain()[0].text
+    assert first.startswith("Selection rate for group tiny (50%, only 10 rows) is 56% of group big's (90%)")
+
+
 def test_report_rebuilt_from_its_stored_form_renders_the_same(workspace):
     from nbmlops.evaluate import open_report
     from nbmlops.evaluate.recording import record_report

@@ -191,6 +191,17 @@ def test_show_describes_format_signature_and_gates(workspace):
     assert "Versions" in overview._repr_html_()
 
 
+def test_concurrent_registrations_get_distinct_versions(backend):
+    from concurrent.futures import ThreadPoolExecutor
+
+    frame = churn_frame(200)
+    models = [fit_classifier(frame, C) for C in (0.1, 0.2, 0.3, 0.4)]
+    with ThreadPoolExecutor(4) as pool:
+        versions = list(pool.map(lambda m: mo.models.register(m, "churn").version, models))
+    assert sorted(versions) == [1, 2, 3, 4]
+    assert {mo.models.load(f"churn@{v}").C for v in versions} == {0.1, 0.2, 0.3, 0.4}
+
+
 def test_round_trip_on_every_backend(backend):
     frame = churn_frame(400)
     clf = fit_classifier(frame)

@@ -140,8 +140,8 @@ class BiasReport(Report):
             notes.append(Note(f"The model predicts {self.positive!r} for nobody, so {word.lower()} rates cannot be "
                               "compared between groups.", "warn"))
         else:
-            head = (f"{word} rate for group {groups[lo]['group']} ({pct(rates[lo])}) is {pct(ratio, self.threshold)} "
-                    f"of group {groups[hi]['group']}'s ({pct(rates[hi])})")
+            head = (f"{word} rate for group {groups[lo]['group']} ({pct(rates[lo])}{self._few(groups[lo])}) is "
+                    f"{pct(ratio, self.threshold)} of group {groups[hi]['group']}'s ({pct(rates[hi])}{self._few(groups[hi])})")
             if ratio >= self.threshold:
                 notes.append(Note(f"{head}, within the four-fifths rule (at least {limit}).", "ok"))
             else:
@@ -159,6 +159,11 @@ class BiasReport(Report):
         notes.append(Note(f"Accuracy ranges from {pct(acc[a_lo])} (group {groups[a_lo]['group']}) to "
                           f"{pct(acc[a_hi])} (group {groups[a_hi]['group']})."))
         return notes
+
+    @staticmethod
+    def _few(group: dict[str, Any]) -> str:
+        """Said next to a small group's rate, so a headline never rests on a number too noisy to trust."""
+        return f", only {group['count']} rows" if group["small"] else ""
 
     def _explain_regressor(self) -> list[Note]:
         groups, disp = self.main["groups"], self.main["disparities"]

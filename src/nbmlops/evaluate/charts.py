@@ -19,7 +19,7 @@ def _line(y: float, text: str, colour: str = RED) -> tuple[dict[str, Any], dict[
     shape = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
              "line": {"dash": "dash", "color": colour, "width": 2}}
     note = {"xref": "paper", "x": 1, "y": y, "xanchor": "right", "yanchor": "bottom", "text": text,
-            "showarrow": False, "font": {"color": colour, "size": 11}}
+            "showarrow": False, "font": {"color": colour, "size": 11}, "bgcolor": "rgba(255,255,255,0.85)"}
     return shape, note
 
 

@@ -74,10 +74,9 @@ def load_dataset(ref: str) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise NotFound(
             f"No file or variable is called {ref!r}, and this installation has no dataset module to read it as a reference."
         ) from None
-    info = data.resolve(ref)
-    frame = data.load(ref)
-    return frame, {"ref": f"{info.name}@{info.version}", "dataset_version_id": info.id, "digest": info.digest,
-                   "rows": int(info.rows) if info.rows is not None else len(frame)}
+    info = data.resolve(ref)  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
+    frame = data.load(info.ref)  # the exact version resolved, even if @latest moves meanwhile
+    return frame, {"ref": info.ref, "dataset_version_id": info.id, "digest": info.digest}
 
 
 def fingerprint(frame: Any) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..result import Block, Chart, Fields, Heading, Note, Table, fmt, fmt_bytes
+from ..result import Block, Chart, Fields, Heading, Note, Table, fmt_bytes
 from . import charts
 from .recording import Report
 
@@ -71,8 +71,8 @@ class PerfReport(Report):
         s = self.summary
         notes = [Note(
             f"One prediction takes {_ms(s['p50_latency_ms'])} typically and {_ms(s['p95_latency_ms'])} for the "
-            f"slowest 5% of calls; a batch of {self.batch_size} rows takes {_ms(s['batch_p50_latency_ms'])} "
-            f"(about {fmt(round(s['throughput_rows_per_s'] or 0))} rows per second).")]
+            f"slowest 5% of calls; a batch of {self.batch_size:,} rows takes {_ms(s['batch_p50_latency_ms'])} "
+            f"(about {round(s['throughput_rows_per_s'] or 0):,} rows per second).")]
         stored = []
         if self.size_bytes is not None:
             stored.append(f"The model is {fmt_bytes(self.size_bytes)} stored ({self.format})"
@@ -99,7 +99,7 @@ class PerfReport(Report):
         ]
         out.append(Table(["latency", "calls", "p50", "p95", "p99"], rows, title="Latency"))
         fields: list[tuple[str, Any]] = [
-            ("throughput", f"{fmt(round(s['throughput_rows_per_s'] or 0))} rows/s"),
+            ("throughput", f"{round(s['throughput_rows_per_s'] or 0):,} rows/s"),
             ("per row inside a batch", _ms((s["per_row_in_batch_us"] or 0) / 1000)),
             ("serialized size", fmt_bytes(self.size_bytes) if self.size_bytes is not None else "n/a"),
             ("format", self.format or "n/a"), ("load time", _ms(self.load_time_ms)),
