@@ -136,3 +136,12 @@ def test_gate_set_is_stored_shown_and_audited(churn, workspace):
     assert json.loads(row.gates) == ["accuracy>=0.85", "four_fifths==1"] and row.requires_approval
     assert mo.models.gate("churn", clear=True, approval=False).text == "Gates of churn: none; approval not required."
     assert [a for a, _, _ in audit_actions(workspace.store())].count("model.gates") == 2
+
+
+def test_a_request_left_pending_when_approval_is_dropped_is_superseded(churn):
+    mo.models.gate("churn", approval=True)
+    mo.models.promote("churn@1", to="production")
+    mo.models.gate("churn", approval=False)
+    assert mo.models.promote("churn@1", to="production").tone == "ok"
+    statuses = [(t["action"], t["status"]) for t in mo.models.history("churn").transitions]
+    assert statuses == [("promote", "done"), ("request", "superseded")]

@@ -180,6 +180,14 @@ def test_objects_registered_or_loaded_here_know_their_version_until_refitted(wor
     assert version_of(clf) is None
 
 
+def test_signature_of_a_model_fitted_on_arrays_comes_from_the_example_columns(workspace):
+    frame = churn_frame(300)
+    clf = fit_classifier(frame).fit(frame[FEATURES].to_numpy(), frame.churned)
+    version = mo.models.register(clf, "plain", example=frame[FEATURES])
+    assert version.signature["inputs"] == [{"name": "0", "type": "float64"}, {"name": "1", "type": "float64"}]
+    assert version.signature["named"] is False and version.signature["source"] == "example"
+
+
 def test_show_describes_format_signature_and_gates(workspace):
     frame = churn_frame()
     mo.models.register(fit_classifier(frame), "churn", example=frame)

@@ -139,6 +139,9 @@ def promote(ref: str, *, to: str, note: str = "", store: Store | None = None) ->
         elif model.requires_approval:
             _transition(conn, store, row, to, "request", "pending", note=note, evaluation_id=report.evaluation_id)
         else:
+            if waiting is not None:  # asked for while approval was required; no longer needed
+                conn.execute(update(model_transitions).where(model_transitions.c.id == waiting.id)
+                             .values(status="superseded"))
             previous = point_alias(conn, store, row.model_id, row.id, name, to, action="promote", note=note,
                                     evaluation_id=report.evaluation_id)
     if not report.passed:

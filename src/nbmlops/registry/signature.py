@@ -46,13 +46,13 @@ def infer_signature(model: Any, example: Any = None, label: str = "the example")
         return {"inputs": inputs, "named": False, "outputs": _output(model, None), "source": "model"}
     from ..evaluate.inputs import ModelInput, feature_frame
 
-    if isinstance(example, pd.DataFrame):
-        frame = feature_frame(ModelInput(model, "the model"), example)
+    frame = feature_frame(ModelInput(model, "the model"), example) if isinstance(example, pd.DataFrame) else example
+    if isinstance(frame, pd.DataFrame):
         inputs = [{"name": str(c), "type": str(frame[c].dtype), "nullable": bool(frame[c].isna().any())}
                   for c in frame.columns]
         named = True
     else:
-        frame = np.asarray(example)
+        frame = np.asarray(frame)
         if frame.ndim != 2:
             raise InvalidInput(f"{label} must be a table of rows and columns, not an array of shape {frame.shape}.")
         inputs = [{"name": str(i), "type": str(frame.dtype)} for i in range(frame.shape[1])]
