@@ -7,7 +7,7 @@ pays for plotly; notebooks and static HTML turn it into a figure through the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 BLUE, RED, GREY, GREEN = "#1f5fa8", "#b42318", "#9aa5b1", "#1a7f37"
@@ -53,7 +53,7 @@ def group_bars(groups: Sequence[str], values: Sequence[float], *, title: str, ax
     return {"data": [bar], "layout": layout}
 
 
-def grouped_bars(groups: Sequence[str], series: dict[str, Sequence[float]], *, title: str, axis: str) -> dict[str, Any]:
+def grouped_bars(groups: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str, axis: str) -> dict[str, Any]:
     """Several metrics per group side by side (accuracy, true- and false-positive rates)."""
     palette = [BLUE, GREEN, RED, "#8250df", "#9a6700"]
     data = [

@@ -87,7 +87,7 @@ def _section(grouping: G.Grouping, task: str, arrays: tuple[np.ndarray, np.ndarr
         by = G.rates(raw)
         empty = G.undefined(raw)
         disp = G.disparities(by)
-        metrics = G.CLASSIFICATION
+        metrics: tuple[str, ...] = G.CLASSIFICATION
     else:
         raw = G.regression_sums(grouping.codes, yt, yp, k)
         by = G.errors(raw)

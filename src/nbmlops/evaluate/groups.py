@@ -224,4 +224,5 @@ def quantiles(samples: np.ndarray, qs: Sequence[float], *, skip_nan: bool) -> np
     """Quantiles over the first axis: NaN-skipping for per-group values, plain for overall ones (as fairlearn)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanquantile(samples, qs, axis=0) if skip_nan else np.quantile(samples, qs, axis=0)
+        found = np.nanquantile(samples, qs, axis=0) if skip_nan else np.quantile(samples, qs, axis=0)
+    return np.asarray(found)

@@ -45,8 +45,6 @@ class PerfReport(Report):
     subject: dict[str, Any] | None = None
     evaluation_id: int | None = None
 
-    passed = None  # speed has no verdict of its own; promotion gates set the budget
-
     @property
     def summary(self) -> dict[str, Any]:
         batch_p50 = _pct(self.batch_ms, 50)

@@ -38,10 +38,18 @@ HEADLINE = {
 class Report(Result):
     """A Result that is stored as an evaluation: it has ``summary`` numbers and ``passed``."""
 
-    summary: dict[str, Any]
-    passed: bool | None
     evaluation_id: int | None
     subject: dict[str, Any] | None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Flat headline numbers, stored with the evaluation; promotion gates read them."""
+        raise TypeError(f"{type(self).__name__} must define summary")
+
+    @property
+    def passed(self) -> bool | None:
+        """The report's own verdict, if it has one (speed and comparisons leave it to the gates)."""
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()

@@ -83,8 +83,6 @@ class Comparison(Report):
     subject: dict[str, Any] | None = None
     evaluation_id: int | None = None
 
-    passed = None  # a comparison informs a decision; gates make it
-
     @property
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rows": self.rows, "agreement": self.agreement}
@@ -101,7 +99,7 @@ class Comparison(Report):
         a, b = m["a"], m["b"]
         if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
             return False
-        return b < a if m["metric"] in HIGHER else b > a
+        return bool(b < a if m["metric"] in HIGHER else b > a)
 
     def explain(self) -> list[Note]:
         head = self.metrics[0]
@@ -162,6 +160,8 @@ def compare(a: Any, b: Any, *, data: Any, target: Any = None, sensitive: str | S
     preds = [predict(m, f) for m, f in zip(models, features, strict=True)]
     task = task_of(first.model, y_true, preds[0])
     positive_label = None
+    fixes: int | None
+    breaks: int | None
     if task == "classification":
         classes = getattr(first.model, "classes_", None)
         coded = [binarize(y_true, p, positive=positive, classes=classes, y_label=y_label) for p in preds]
@@ -175,7 +175,7 @@ def compare(a: Any, b: Any, *, data: Any, target: Any = None, sensitive: str | S
         pairs = [regression_values(y_true, p, y_label) for p in preds]
         scores = [_regression_scores(t, p) for t, p in pairs]
         agreement = float(np.mean(np.abs(pairs[0][1] - pairs[1][1])))
-        fixes = breaks = None
+        fixes = breaks = None  # no right or wrong per row for a regressor
     if columns:
         for i, (m, p) in enumerate(zip(models, preds, strict=True)):
             s = assess(y_true, p, columns, model=m.model, positive=positive, y_label=y_label).summary

@@ -105,7 +105,7 @@ def _number(value: Any) -> float | None:
 def evaluate_gates(version: Any, gates: list[str], store: Store) -> list[dict[str, Any]]:
     """Each gate's value, source and verdict, with a sentence for the ones that fail."""
     known = facts(version, store)
-    results = []
+    results: list[dict[str, Any]] = []
     for text in gates:
         gate = parse_gate(text)
         found = lookup(gate, known)

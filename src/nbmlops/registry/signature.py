@@ -37,6 +37,7 @@ def infer_signature(model: Any, example: Any = None, label: str = "the example")
     import pandas as pd
 
     names = getattr(model, "feature_names_in_", None)
+    inputs: list[dict[str, Any]]
     if example is None:
         if names is not None:
             inputs = [{"name": str(n), "type": "unknown"} for n in names]

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, select
 
 from ..errors import IntegrityError, InvalidInput, NotFound
 from ..refs import check_name, check_selector_name, parse_ref
+from ..result import Message
 from ..store.engine import dialect_insert
 from ..store.meta import model_aliases, model_transitions, model_versions, models
 from ..workspace import open_current
@@ -230,14 +231,12 @@ def point_alias(conn: Connection, store: Store, model_id: int, version_id: int, 
     return held.version if held is not None and previous != version_id else None
 
 
-def set_alias(ref: str, alias: str, *, store: Store | None = None):  # type: ignore[no-untyped-def]
+def set_alias(ref: str, alias: str, *, store: Store | None = None) -> Message:
     """Point a free alias (``challenger``, ``candidate``, ...) at a version; production/champion go through promote.
 
     Example:
         >>> mo.models.set_alias("churn@4", "challenger")  # doctest: +SKIP
     """
-    from ..result import Message
-
     check_alias(alias)
     store = store or open_current()
     with store.write() as conn:
@@ -250,14 +249,12 @@ def set_alias(ref: str, alias: str, *, store: Store | None = None):  # type: ign
     return Message(f"{row.name}@{alias} now points to version {row.version}.", "ok")
 
 
-def remove_alias(name: str, alias: str, *, store: Store | None = None):  # type: ignore[no-untyped-def]
+def remove_alias(name: str, alias: str, *, store: Store | None = None) -> Message:
     """Remove an alias from a model; removing production or champion is recorded as a demotion.
 
     Example:
         >>> mo.models.remove_alias("churn", "challenger")  # doctest: +SKIP
     """
-    from ..result import Message
-
     check_name(name, "model")
     store = store or open_current()
     with store.write() as conn:
