@@ -55,15 +55,16 @@ _LAZY = {
     "Workspace": "nbmlops.workspace",
     "run_job": "nbmlops.jobs",
 }
-_SUBMODULES = {"jobs"}  # mo.jobs.sweep(...) without an import
 _ALIASES = {"init": ("nbmlops.workspace", "init_workspace"), "status": ("nbmlops.workspace", "status")}
+# namespaces of the API, imported on first use: mo.models.register(...), mo.evaluate.bias(...)
+_SUBMODULES = {"models": "nbmlops.registry", "evaluate": "nbmlops.evaluate", "jobs": "nbmlops.jobs"}
 
 __all__ = [  # noqa: RUF022 - grouped by concept
     "load_ipython_extension", "init", "status", "Workspace",
     "start_run", "end_run", "active_run", "Run", "log_metric", "log_metrics", "log_param", "log_params",
     "set_tag", "set_tags", "tag_run", "log_artifact", "note", "autolog",
     "list_runs", "get_run", "compare_runs", "metric_history", "load_artifact",
-    "jobs", "run_job",
+    "models", "evaluate", "jobs", "run_job",
     "MlopsError", "InvalidInput", "NotFound", "Ambiguous", "WorkspaceNotFound", "Conflict",
     "IntegrityError", "StoreUnavailable", "MissingDependency", "PermissionDenied", "GateFailed",
 ]
@@ -73,7 +74,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
     elif name in _SUBMODULES:
-        value = importlib.import_module(f"nbmlops.{name}")
+        value = importlib.import_module(_SUBMODULES[name])
     elif name in _ALIASES:
         module, attr = _ALIASES[name]
         value = getattr(importlib.import_module(module), attr)

@@ -25,6 +25,8 @@ LAZY_COMMANDS = {
     "run": "nbmlops.commands.runs:run",
     "runs": "nbmlops.commands.runs:runs",
     "autolog": "nbmlops.commands.runs:autolog",
+    "model": "nbmlops.commands.models:model",
+    "evaluate": "nbmlops.commands.evaluate:evaluate",
     "job": "nbmlops.commands.jobs:job",
 }
 

@@ -198,6 +198,7 @@ model_versions = Table(
     Column("artifact", String(DIGEST), nullable=False),
     Column("format", String(16), nullable=False),  # skops | joblib | pickle
     Column("flavor", String(64), nullable=False),  # e.g. sklearn
+    Column("class_name", String(255), nullable=False),  # module.Class of the model object
     Column("size", BigInteger, nullable=False),
     Column("signature", Text),  # JSON
     Column("run_id", String(32), ForeignKey("runs.id")),
@@ -242,7 +243,7 @@ model_transitions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("version_id", Integer, ForeignKey("model_versions.id"), nullable=False, index=True),
     Column("alias", String(64), nullable=False),
-    Column("action", String(16), nullable=False),  # request | approve | reject | promote | demote
+    Column("action", String(16), nullable=False),  # request | approve | reject | promote | demote | alias | unalias
     Column("status", String(16), nullable=False),  # pending | done | refused | approved | rejected
     Column("request_id", Integer, ForeignKey("model_transitions.id")),
     Column("evaluation_id", Integer, ForeignKey("evaluations.id")),

@@ -216,6 +216,7 @@ def upgrade() -> None:
     sa.Column('artifact', sa.String(length=64), nullable=False),
     sa.Column('format', sa.String(length=16), nullable=False),
     sa.Column('flavor', sa.String(length=64), nullable=False),
+    sa.Column('class_name', sa.String(length=255), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('signature', sa.Text(), nullable=True),
     sa.Column('run_id', sa.String(length=32), nullable=True),
