@@ -59,3 +59,32 @@ def test_metric_and_package_comparison():
         {"package": "numpy", "original": "2.0", "reproduced": "2.1"},
         {"package": "old", "original": "1", "reproduced": None},
     ]
+
+
+def test_data_references_are_pinned_and_reproduced_pinned(monkeypatch, workspace, tmp_path):
+    """Behind the data contract (``nbmlops.data.resolve(ref) -> VersionInfo``): until the data
+    module is merged, a stand-in resolves ``loans@latest`` to version 3; the notebook only echoes it."""
+    import types
+
+    from jobs_notebooks import write_notebook
+
+    from nbmlops.jobs import parameters as prm
+    from nbmlops.jobs import reproduce
+
+    class StandIn:
+        @staticmethod
+        def resolve(ref: str) -> types.SimpleNamespace:
+            if not ref.startswith("loans@"):
+                raise mo.NotFound(f"No dataset matches {ref!r}.")
+            return types.SimpleNamespace(id=7, name="loans", version=3, digest="ab" * 32)
+
+    monkeypatch.setattr(prm, "_data_module", lambda: StandIn)
+    nb = write_notebook(tmp_path / "echo.ipynb", 'data = "x"\nemail = "a@b"', [
+        "import nbmlops as mo\nmo.set_tags(data=data, email=email)"])
+    first = run_job(nb, {"data": "loans@latest", "email": "ops@example.com"}, progress=False)
+    assert first.data_refs == {"data": {"ref": "loans@latest", "pinned": "loans@3", "digest": "ab" * 32, "version_id": 7}}
+    assert mo.get_run(first.run_id).tags["data"] == "loans@latest"  # the notebook got what was passed
+
+    again = reproduce(first.run_id, progress=False)
+    assert again.reproduced and again.parameters == {"data": "loans@3", "email": "ops@example.com"}
+    assert mo.get_run(again.reproduction).tags["data"] == "loans@3"  # ... and the reproduction the exact version
