@@ -28,7 +28,7 @@ print("cwd", os.getcwd())
 score = 1 / (1 + C) if penalty == "l2" else 1 / (2 + C)
 for i in range(n_points):
     mo.log_metric("loss", 1 / (i + 1))
-mo.log_metrics({"score": score, "C_seen": C})
+mo.log_metrics({"score": score, "C_seen": C, "malloc_fixed": "MALLOC_TRIM_THRESHOLD_" in os.environ})
 print("score", score)""",
     """if die:
     os._exit(3)

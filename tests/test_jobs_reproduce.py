@@ -27,12 +27,12 @@ def test_reproduce_uses_the_snapshot_and_compares_metrics(cli, workspace, tmp_pa
     assert not report["reproduced"] and report["status"] == "FINISHED"
     rows = {m["metric"]: m for m in report["metrics"]}
     assert rows["score"]["match"] and rows["score"]["reproduced"] == score(3.0)  # the snapshot ran, not the edit
-    assert not rows["noise"]["match"] and set(rows) == {"score", "C_seen", "loss", "noise"}
+    assert not rows["noise"]["match"] and set(rows) == {"score", "C_seen", "loss", "noise", "malloc_fixed"}
     assert "train.ipynb has changed since the original run" in report["notes"][0]
     assert report["parameters"] == {"C": 3.0, "noise": True} and report["packages"] == []
 
     loose = cli("job", "reproduce", original.run_id, "--tolerance", "1", "--no-progress")
-    assert loose.exit_code == 0 and "Reproduced: all 4 metrics agree within 1." in loose.stdout
+    assert loose.exit_code == 0 and "Reproduced: all 5 metrics agree within 1." in loose.stdout
 
     again = get_job(report["reproduction"]).job
     assert again.mode == "reproduction" and again.reproduces == original.run_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
 
 import nbformat
@@ -25,9 +26,12 @@ def dask_cluster(tmp_path, monkeypatch):
     monkeypatch.setenv("DASK_TEMPORARY_DIRECTORY", str(tmp_path / "dask"))
     from distributed import LocalCluster
 
+    saved = dict(os.environ)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1")
     yield cluster
     cluster.close()
+    os.environ.clear()  # the nanny exported its worker tuning into this process
+    os.environ.update(saved)
 
 
 def test_grid_on_the_process_pool_survives_a_dying_kernel(workspace, tmp_path):
@@ -80,6 +84,7 @@ def test_random_search_on_a_dask_cluster_by_address(cli, workspace, tmp_path, da
     assert sorted(p["parameters"]["C"] for p in res.points) == pytest.approx(sorted(drawn), rel=1e-12)
     for p in res.points:  # what the kernel received is what the run records
         assert p["status"] == "FINISHED" and p["metrics"]["C_seen"] == p["parameters"]["C"]
+        assert p["metrics"]["malloc_fixed"] == 0  # kernels do not inherit the nanny's malloc tuning
         assert p["metrics"]["score"] == score(p["parameters"]["C"])
     scores = [p["metrics"]["score"] for p in res.points]
     assert scores == sorted(scores)  # lowest first
@@ -110,6 +115,7 @@ def test_cluster_local_starts_a_local_cluster(cli, workspace, tmp_path, monkeypa
               "--workers", "2", "--metric", "score", "--no-progress")
     assert out.exit_code == 1  # two points failed: printed, then a non-zero exit
     assert "2 of 4 points failed" in out.stdout and "dask://local?workers=2" in out.stdout
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ  # the cluster we started left this process as it was
     res = get_job(list_jobs(mode="sweep").jobs[0].run_id)
     assert [(p["parameters"], p["status"]) for p in res.points[:2]] == [
         ({"C": 0.5, "fail": False}, "FINISHED"), ({"C": 1.5, "fail": False}, "FINISHED")]

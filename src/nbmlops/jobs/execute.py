@@ -139,30 +139,25 @@ def point_spec(base: JobSpec, parameters: dict[str, Any], declared: Mapping[str,
 # ---------------------------------------------------------------- one execution
 
 
-def _worker_tuning() -> dict[str, str]:
-    """Variables a Dask nanny set for its worker process only (``MALLOC_TRIM_THRESHOLD_`` and thread caps).
+def _dask_malloc_setting() -> dict[str, str]:
+    """``MALLOC_TRIM_THRESHOLD_`` as a Dask nanny sets it (in its workers, and in the process that started them).
 
-    A kernel launched from the worker would inherit them; the malloc setting alone
-    makes NumPy code in the kernel several times slower (every temporary array is
-    mapped and unmapped), so kernels start from the environment the worker was given.
+    A kernel that inherits it runs NumPy code several times slower: with the
+    threshold fixed, glibc maps and unmaps every temporary array. Kernels start
+    without it when it has exactly Dask's value.
     """
     if "distributed" not in sys.modules:
         return {}
-    try:
-        from distributed import get_worker
-
-        get_worker()
-    except ValueError:
-        return {}
     import dask
 
-    return {k: str(v) for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()}
+    value = (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).get("MALLOC_TRIM_THRESHOLD_")
+    return {} if value is None else {"MALLOC_TRIM_THRESHOLD_": str(value)}
 
 
 def _kernel_env(spec: JobSpec, run_id: str, snapshot: str) -> dict[str, str]:
     ws = spec.workspace
     inherited = dict(os.environ)
-    for key, value in _worker_tuning().items():
+    for key, value in _dask_malloc_setting().items():
         if inherited.get(key) == value:
             del inherited[key]
     on_disk = Path(spec.notebook)

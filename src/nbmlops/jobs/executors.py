@@ -173,8 +173,13 @@ class DaskCluster:
             from distributed import LocalCluster
 
             self.workers = workers or default_workers()
-            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, host="127.0.0.1")
+            saved = dict(os.environ)
+            try:
+                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, host="127.0.0.1")
+            finally:  # the nanny exports its worker tuning (malloc, thread caps) into this process; undo it
+                os.environ.clear()
+                os.environ.update(saved)
             self.client = Client(self.cluster)
             self.url = f"dask://local?workers={self.workers}"
             return
