@@ -27,6 +27,8 @@ LAZY_COMMANDS = {
     "autolog": "nbmlops.commands.runs:autolog",
     "model": "nbmlops.commands.models:model",
     "evaluate": "nbmlops.commands.evaluate:evaluate",
+    "drift": "nbmlops.commands.drift:drift",
+    "monitor": "nbmlops.commands.monitor:monitor",
 }
 
 
