@@ -109,7 +109,8 @@ def record_check(row: Any, data: Any, *, label: str, in_notebook: bool, store: S
             store.audit(conn, "monitor.alert", "monitor", str(row.id), name=row.name, result_id=result_id,
                         reasons=texts)
         for action in actions:
-            store.audit(conn, "monitor.action", "monitor", str(row.id), name=row.name, result_id=result_id, **action)
+            store.audit(conn, "monitor.action", "monitor", str(row.id), name=row.name, result_id=result_id,
+                        what=action["action"], **{k: v for k, v in action.items() if k != "action"})
     outcomes: list[dict[str, Any]] = []
     if should_notify:
         alert = notify.Alert(monitor=row.name, status=status, reasons=texts,
