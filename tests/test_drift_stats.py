@@ -30,6 +30,15 @@ def test_ks_matches_scipy(n1, n2, discrete):
     assert ours["method"] == ("exact" if max(n1, n2) <= 10_000 else "asymptotic")
 
 
+@pytest.mark.parametrize("d", [0.0005, 0.0021, 0.004, 0.0089, 0.02, 0.0272, 0.03, 0.4, 0.6, 1.0])
+def test_ks_asymptotic_p_value_is_scipys_in_every_branch(d):
+    from scipy.stats import kstwo
+
+    for n1, n2 in ((1_000_000, 1_000_000), (600_000, 20_000), (300, 200)):
+        en = round(n1 * n2 / (n1 + n2))
+        assert S.ks_asymptotic_p(d, n1, n2) == float(np.clip(kstwo.sf(d, en), 0, 1))
+
+
 def test_ks_statistic_with_ties_across_samples_and_disjoint_samples():
     a = np.sort(np.repeat([1.0, 2.0, 3.0], [5000, 7000, 4000]))
     b = np.sort(np.repeat([2.0, 3.0, 4.0], [6000, 6000, 3000]))

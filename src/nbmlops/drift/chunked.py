@@ -26,7 +26,7 @@ from .columns import (
     kind_of,
     numeric_values,
 )
-from .compare import column_result, compare_categorical_counts
+from .frames import column_result, compare_categorical_counts
 from .methods import Options
 from .sketch import (
     BinnedSide,

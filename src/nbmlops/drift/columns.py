@@ -157,14 +157,21 @@ def category_counts(series: Any, *, as_numbers: bool = False) -> Counts:
     return Counts([_label(v) for v in found.index], found.to_numpy(dtype=np.int64), missing)
 
 
+def _order(label: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
 def align(ref: Counts, cur: Counts, max_categories: int = MAX_CATEGORIES) -> tuple[list[str], np.ndarray, np.ndarray, str | None]:
     """Both sides' counts over the union of categories; past ``max_categories`` the rarest are pooled.
 
     Returns the labels, the two count vectors and a note when categories were pooled.
     """
-    index: dict[str, int] = {}
-    for label in (*ref.labels, *cur.labels):
-        index.setdefault(label, len(index))
+    # sorted like pandas sorts them (numbers as numbers), so the table is the one pd.crosstab builds
+    ordered = sorted({*ref.labels, *cur.labels}, key=_order)
+    index = {label: i for i, label in enumerate(ordered)}
     k = len(index)
     ref_counts = np.zeros(k, dtype=np.int64)
     cur_counts = np.zeros(k, dtype=np.int64)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, WorkspaceNotFound
 from .columns import DATETIME, MAX_CATEGORIES, compare_schema, dtype_name, kind_of
-from .compare import compare_frames
+from .frames import compare_frames
 from .methods import Options
 from .performance import PerformanceTally, compare_performance, parse_window
 from .report import DriftReport

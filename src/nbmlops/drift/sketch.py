@@ -158,10 +158,14 @@ class BinnedSide:
         self.moments.add(values)
         if not len(self.edges):
             return
-        self.counts += np.bincount(np.searchsorted(self.edges, values, side="left"), minlength=len(self.counts))
+        # sorting the batch (cheap) and cutting it at the edges beats looking up each value among 4,096 edges
+        ordered = np.sort(values)
+        self.counts += stats.binned_counts(ordered, self.edges)
         low, high = self.edges[0], self.edges[-1]
-        self.below += float(np.sum(low - values[values < low]))
-        self.above += float(np.sum(values[values > high] - high))
+        under = int(np.searchsorted(ordered, low, side="left"))
+        over = int(np.searchsorted(ordered, high, side="right"))
+        self.below += float(under * low - ordered[:under].sum())
+        self.above += float(ordered[over:].sum() - (len(ordered) - over) * high)
 
 
 def _cdf(side: BinnedSide) -> np.ndarray:
@@ -201,7 +205,7 @@ def binned_numeric_stats(ref: BinnedSide, cur: BinnedSide) -> dict[str, Any]:
     cur_psi = np.diff(np.concatenate([[0], cum_cur[picks], [cum_cur[-1]]]))
     return {"ks": ks, "wasserstein": stats.normalised_wasserstein(distance, ref.moments.std),
             "wasserstein_raw": distance, "psi": stats.psi(ref_psi, cur_psi),
-            "mean": [ref.moments.mean, cur.moments.mean], "std": [ref.moments.std, cur.moments.std],
+            "mean": [ref.moments.mean, cur.moments.mean], "std": ref.moments.std,
             "method": "binned"}
 
 

@@ -47,20 +47,26 @@ def _frame_batches(frame: Any, rows: int) -> Callable[[list[str] | None], Iterat
 
 def _parquet(path: str, chunked: bool | None, rows: int) -> tuple[Any, Callable[[list[str] | None], Iterator[Any]] | None, int]:
     import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
     try:
-        dataset = ds.dataset(path, format="parquet")
-        total = dataset.count_rows()
+        files = sorted(ds.dataset(path, format="parquet").files)
+        metas = [pq.ParquetFile(f).metadata for f in files]
     except (OSError, ValueError) as e:
         raise InvalidInput(f"Cannot read {path}: {str(e).splitlines()[0]}.") from None
-    cells = total * len(dataset.schema.names)
+    total = sum(m.num_rows for m in metas)
+    cells = total * (metas[0].num_columns if metas else 0)
     if chunked is False or (chunked is None and cells <= MEMORY_CELLS):
-        return dataset.to_table().to_pandas(), None, total
+        return ds.dataset(files, format="parquet").to_table().to_pandas(), None, total
 
     def read(columns: list[str] | None) -> Iterator[Any]:
-        names = None if columns is None else [c for c in columns if c in dataset.schema.names]
-        for batch in dataset.to_batches(columns=names, batch_size=rows):
-            yield batch.to_pandas()
+        # one row group at a time: pyarrow's batch iterators keep earlier row groups' buffers until they finish
+        for name in files:
+            source = pq.ParquetFile(name)
+            names = None if columns is None else [c for c in columns if c in source.schema_arrow.names]
+            for group in range(source.metadata.num_row_groups):
+                for batch in source.read_row_group(group, columns=names).to_batches(max_chunksize=rows):
+                    yield batch.to_pandas()
     return None, read, total
 
 

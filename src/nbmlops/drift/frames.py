@@ -78,7 +78,7 @@ def numeric_stats(ref: np.ndarray, cur: np.ndarray) -> dict[str, Any]:
     edges = stats.quantile_edges(ref)
     psi = stats.psi(stats.binned_counts(ref, edges), stats.binned_counts(cur, edges))
     return {"ks": ks, "wasserstein": stats.normalised_wasserstein(distance, ref_spread), "wasserstein_raw": distance,
-            "psi": psi, "mean": [float(ref.mean()), float(cur.mean())], "std": [ref_spread, stats.spread(cur)]}
+            "psi": psi, "mean": [float(ref.mean()), float(cur.mean())], "std": ref_spread}
 
 
 def categorical_stats(labels: list[str], ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, Any]:
