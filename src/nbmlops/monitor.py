@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select, update
 
 from . import notify, retraining
-from .errors import Conflict, InvalidInput, NotFound
-from .refs import check_name
+from .errors import Conflict, InvalidInput
+from .refs import check_name, row_named
 from .store.meta import monitor_results, monitors
 from .workspace import open_current
 
@@ -80,13 +80,8 @@ def _pin_reference(value: Any, label: str) -> dict[str, Any]:
 
 
 def _row(conn: Any, name: str) -> Any:
-    row = conn.execute(select(monitors).where(monitors.c.name == name)).first()
-    if row is None:
-        names = conn.execute(select(monitors.c.name).order_by(monitors.c.name).limit(6)).scalars().all()
-        known = f"; monitors: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}" if names else \
-            "; none exists yet (monitor create)"
-        raise NotFound(f"No monitor is called {name!r}{known}.")
-    return row
+    return row_named(conn, monitors, name, missing=f"No monitor is called {name!r}", known="monitors",
+                     none="none exists yet (monitor create)")
 
 
 def create(name: str, *, reference: Any, model: str | None = None, max_drift_share: float | None = None,

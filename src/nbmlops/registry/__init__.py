@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from .card import card
-from .frames import compare
+from .compare import compare
 from .promotion import approve, check_gates, gate, history, promote, reject
 from .registration import register
 from .versions import load, remove_alias, resolve_version, set_alias
