@@ -107,7 +107,7 @@ def create(name: str, *, reference: Any, model: str | None = None, max_drift_sha
         max_drift_share = check_threshold("share", max_drift_share)
     Options.parse(list(tests), list(thresholds))  # refuse bad tests and thresholds now, not at the first check
     parse_window(window)
-    config = {
+    config: dict[str, Any] = {
         "max_drift_share": max_drift_share, "min": _limits(minimum, "min"), "max": _limits(maximum, "max"),
         "window": window, "target": target, "prediction": prediction, "time": time_column, "tests": list(tests),
         "thresholds": list(thresholds), "columns": columns, "exclude": list(exclude),

@@ -8,7 +8,19 @@ import math
 from typing import Any
 
 from .drift.report import DriftReport
-from .result import Block, Chart, Fields, Heading, Html, Note, Result, Table, status_cell, timestamp
+from .result import (
+    Block,
+    Chart,
+    Fields,
+    Heading,
+    Html,
+    Note,
+    Result,
+    Table,
+    fmt,
+    status_cell,
+    timestamp,
+)
 from .retraining import describe
 
 TONE = {"ALERT": "alert", "WARN": "warn", "OK": "ok"}
@@ -26,10 +38,13 @@ def limits_text(config: dict[str, Any]) -> str:
 
 
 def _banner(status: str, text: str) -> Html:
+    """The status as a coloured bar in notebooks; in a terminal the heading and the notes carry it."""
+    import html
+
     colour = BANNER.get(status, "#333")
-    html = (f'<div style="border-left:6px solid {colour};background:{colour}14;padding:8px 12px;margin:6px 0;'
-            f'font-size:1.15em;font-weight:600;color:{colour}">{status}: {text}</div>')
-    return Html(html, "")
+    bar = (f'<div style="border-left:6px solid {colour};background:{colour}14;padding:8px 12px;margin:6px 0;'
+           f'font-size:1.15em;font-weight:600;color:{colour}">{html.escape(status)}: {html.escape(text)}</div>')
+    return Html(bar, f"*** {status} ***" if status == "ALERT" else "")
 
 
 @dataclasses.dataclass(repr=False)
@@ -70,7 +85,7 @@ class MonitorCheck(Result):
         return out
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        return self.report.to_frame()
+        return self.report.to_frame()  # type: ignore[no-untyped-call]
 
 
 def _x(result: dict[str, Any]) -> str:
@@ -131,7 +146,7 @@ class MonitorHistory(Result):
         return out
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        frame = self.table().frame()
+        frame = self.table().frame()  # type: ignore[no-untyped-call]
         frame["status"] = [r["status"] for r in self.results]
         return frame
 
@@ -176,7 +191,7 @@ class MonitorDetail(Result):
             ("window", c.get("window") or ""), ("target / prediction", f"{c.get('target') or '-'} / {c.get('prediction') or '-'}"),
             ("tests", ", ".join(c.get("tests", [])) or "auto"), ("thresholds", ", ".join(c.get("thresholds", [])) or "defaults"),
             ("notifiers", ", ".join(c["notify"]) if c.get("notify") is not None else "all installed"),
-            ("retraining", describe(self.policy)), ("created", f"{timestamp(self.created_at)} by {self.created_by}"),
+            ("retraining", describe(self.policy)), ("created", f"{fmt(timestamp(self.created_at))} by {self.created_by}"),
         ]))
         if self.latest:
             out.append(MonitorHistory(self.name, c, self.latest).table())

@@ -45,7 +45,7 @@ def parameters_cell_names(path: str) -> set[str]:
     if not os.path.isfile(path):
         raise NotFound(f"No notebook named {path!r}.")
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     except Exception as e:  # noqa: BLE001 - nbformat raises several types for broken files
         raise InvalidInput(f"{path} is not a readable notebook ({str(e).splitlines()[0][:120]}).") from None
     cells = [c for c in nb.cells if PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])]

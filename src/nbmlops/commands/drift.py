@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from ..result import Result
@@ -15,7 +18,10 @@ def split_columns(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
-def drift_options(command: click.Command) -> click.Command:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def drift_options(command: F) -> F:
     """The options shared by ``drift`` and ``monitor create``: what to compare and how to decide."""
     options = [
         click.option("--target", "-t", metavar="COLUMN",

@@ -65,7 +65,7 @@ def histograms(results: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
         buttons.append({"label": result["column"], "method": "update",
                         "args": [{"visible": visible}, {"title": {"text": _title(result)}}]})
     layout = {**LAYOUT, "barmode": "overlay", "title": {"text": _title(shown[0])},
-              "yaxis": {"title": {"text": "% of rows"}, "rangemode": "tozero"}, "margin": {**LAYOUT["margin"], "t": 80}}
+              "yaxis": {"title": {"text": "% of rows"}, "rangemode": "tozero"}, "margin": {"l": 60, "r": 20, "t": 80, "b": 60}}
     if len(shown) > 1:
         layout["updatemenus"] = [{"type": "dropdown", "buttons": buttons, "x": 1, "xanchor": "right", "y": 1.18,
                                   "yanchor": "top", "showactive": True}]

@@ -53,6 +53,7 @@ def _batches(source: Source, columns: list[str] | None, what: str) -> Iterator[A
     import pandas as pd
     from tqdm.auto import tqdm
 
+    assert source.batches is not None
     for batch in tqdm(source.batches(columns), desc=f"drift: {what}", unit=" batches", leave=False,
                       disable=None):
         if not isinstance(batch, pd.DataFrame):

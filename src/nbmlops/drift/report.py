@@ -239,5 +239,5 @@ def _severity(r: dict[str, Any]) -> float:
     score = r["score"]
     if score is None or (isinstance(score, float) and math.isnan(score)):
         return -1.0
-    return 1 - score if r["method"] in P_VALUES else score
+    return float(1 - score if r["method"] in P_VALUES else score)
 

@@ -177,7 +177,7 @@ def _all_frames(value: Iterable[Any]) -> bool:
     import pandas as pd
 
     try:
-        items = list(value)  # type: ignore[call-overload]
+        items = list(value)
     except TypeError:
         return False
     return bool(items) and all(isinstance(item, pd.DataFrame) for item in items)
