@@ -174,4 +174,4 @@ def test_target_and_prediction_are_reported_apart_from_the_features():
     report = compare(ref, cur, target="y", prediction="score", record=False)
     assert [r["column"] for r in report.columns] == ["income", "age", "region", "plan"]
     assert report.prediction["drifted"] and not report.target["drifted"]
-    assert report.summary["prediction_drift"] is True and "Prediction score drifted" in str(report)
+    assert report.summary["prediction_drift"] is True and "The prediction (score) drifted" in str(report)

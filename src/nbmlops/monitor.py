@@ -216,7 +216,7 @@ def assess(config: dict[str, Any], report: Any) -> list[dict[str, str]]:
         reasons.append({"level": "WARN", "text": f"{len(drifted)} column(s) drifted, {report.drift_share:.0%} of "
                                                  f"columns ({shown})"})
     if report.prediction is not None and report.prediction["drifted"]:
-        reasons.append({"level": "WARN", "text": f"prediction {report.prediction['column']} drifted "
+        reasons.append({"level": "WARN", "text": f"the prediction ({report.prediction['column']}) drifted "
                                                  f"({'; '.join(report.prediction['reasons'])})"})
     schema = report.schema
     for column in schema.get("only_reference", []):

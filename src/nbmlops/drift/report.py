@@ -160,7 +160,7 @@ class DriftReport(Report):
     def _special(self, r: dict[str, Any], what: str) -> Note:
         verb = "drifted" if r["drifted"] else "did not drift"
         detail = f" ({'; '.join(r['reasons'])})" if r["reasons"] else f" ({r['method']} {r['score']:.3g})"
-        return Note(f"{what} {r['column']} {verb}{detail}.", "warn" if r["drifted"] else "info")
+        return Note(f"The {what} ({r['column']}) {verb}{detail}.", "warn" if r["drifted"] else "info")
 
     def performance_blocks(self) -> list[Block]:
         perf = self.performance
@@ -199,9 +199,9 @@ class DriftReport(Report):
         out.append(self.verdict())
         out.extend(self.schema_notes())
         if self.prediction is not None:
-            out.append(self._special(self.prediction, "Prediction"))
+            out.append(self._special(self.prediction, "prediction"))
         if self.target is not None:
-            out.append(self._special(self.target, "Target"))
+            out.append(self._special(self.target, "target"))
         out.extend(Note(n) for n in self.notes)
         fields: list[tuple[str, Any]] = [
             ("reference", f"{self.reference.get('label')} ({self.rows.get('reference', '?'):,} rows)"
