@@ -134,7 +134,8 @@ class MonitorHistory(Result):
 
         points = [{"x": _x(r), "status": r["status"], "drift_share": _number(r["metrics"].get("drift_share")),
                    "metrics": {k: _number(v) for k, v in r["metrics"].get("metrics", {}).items()},
-                   "columns": r["metrics"].get("columns", {})} for r in self.results]
+                   "columns": r["metrics"].get("columns", {}), "scores": r["metrics"].get("scores", {})}
+                  for r in self.results]
         limits = {k: (">=", v) for k, v in self.config.get("min", {}).items()}
         limits.update({k: ("<=", v) for k, v in self.config.get("max", {}).items()})
         figure = charts.monitor_history(points, max_share=self.config.get("max_drift_share"), limits=limits,

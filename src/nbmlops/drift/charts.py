@@ -87,6 +87,14 @@ def metric_windows(windows: Sequence[dict[str, Any]], reference: dict[str, float
     return {"data": data, "layout": {**LAYOUT, "title": {"text": title}, "xaxis": {"title": {"text": "window start"}}}}
 
 
+def _score_text(point: dict[str, Any], column: str) -> str:
+    if column not in point["columns"]:
+        return "not compared"
+    score = point.get("scores", {}).get(column)
+    shown = f" (score {score:.3g})" if isinstance(score, (int, float)) else ""
+    return ("drifted" if point["columns"][column] else "no drift") + shown
+
+
 def monitor_history(points: Sequence[dict[str, Any]], *, max_share: float | None, limits: dict[str, tuple[str, float]],
                     title: str) -> dict[str, Any]:
     """A monitor over time: drift share (with its limit), metrics (with theirs), per-column scores as a heat map."""
@@ -113,8 +121,9 @@ def monitor_history(points: Sequence[dict[str, Any]], *, max_share: float | None
     if columns:
         data.append({"type": "heatmap", "x": x, "y": columns, "xaxis": "x", "yaxis": "y3", "showscale": False,
                      "z": [[1 if p["columns"].get(c) else 0 for p in points] for c in columns],
+                     "text": [[_score_text(p, c) for p in points] for c in columns],
                      "colorscale": [[0, "#e8eef5"], [1, RED]], "zmin": 0, "zmax": 1,
-                     "hovertemplate": "%{y} at %{x}: %{z}<extra>1 = drifted</extra>"})
+                     "hovertemplate": "%{y} at %{x}: %{text}<extra></extra>"})
     height = 420 + 14 * len(columns)
     layout = {**LAYOUT, "height": height, "title": {"text": title}, "shapes": shapes,
               "yaxis": {"title": {"text": "drift share"}, "domain": [0.72, 1.0], "rangemode": "tozero", "tickformat": ".0%"},
