@@ -148,6 +148,9 @@ def main() -> None:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child == "write":
+        write_parquet(args.rows, args.seed, args.folder)
+        return
     if args.child:
         print(json.dumps(child(args.child, args.rows, args.seed, args.folder)))
         return
@@ -155,7 +158,10 @@ def main() -> None:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-drift-") as folder:
         if "nbmlops_batches" in phases:
-            write_parquet(args.rows, args.seed, folder)
+            # in a child of its own: a child's peak RSS (ru_maxrss) starts at its parent's RSS when it was forked,
+            # so the parent must stay small for the children's peaks to be their own
+            subprocess.run([sys.executable, os.path.abspath(__file__), "--rows", str(args.rows), "--seed",
+                            str(args.seed), "--child", "write", "--folder", folder], check=True, timeout=args.timeout)
         for phase in phases:
             log(f"[bench_drift] rows={args.rows:,} {phase} ...")
             results[phase] = run_child(args, phase, folder)

@@ -177,6 +177,11 @@ def test_policy_is_validated_stored_and_applied_as_a_pending_action(workspace, t
     recorded = audit(store, "monitor.action")
     assert recorded[-1]["status"] == "pending" and recorded[-1]["result_id"] == result.result_id
     assert result.notifications[0]["status"] == "sent"  # a triggered policy tells the notifiers too
+    # a batch the model cannot score is still checked, without the model, and says why
+    partial = mo.monitor.check("credit", calm.drop(columns=["income"]), label="no_income")
+    assert {"level": "WARN", "text": "model credit@production not used: The table lacks column(s) 'income' that "
+                                     "model (credit@1) was trained with."} in partial.reasons
+    assert "income" in partial.report.schema["only_reference"]
 
 
 def test_notifier_plugins_come_from_entry_points_and_a_failing_one_is_recorded(workspace, tmp_path, monkeypatch):

@@ -83,10 +83,20 @@ def record_check(row: Any, data: Any, *, label: str, in_notebook: bool, store: S
     reference, reasons = _reference(row, config)
     model, version_id, model_reasons = _model(row, store)
     reasons += model_reasons
-    report = compare(reference, data, target=config["target"], prediction=config["prediction"], model=model,
-                     tests=config["tests"], thresholds=config["thresholds"], columns=config["columns"],
-                     exclude=config["exclude"], time=config["time"], window=config["window"], record=False,
-                     labels=(config["reference"]["label"], label), in_notebook=in_notebook, store=store)
+    def run(model: Any) -> DriftReport:
+        return compare(reference, data, target=config["target"], prediction=config["prediction"], model=model,
+                       tests=config["tests"], thresholds=config["thresholds"], columns=config["columns"],
+                       exclude=config["exclude"], time=config["time"], window=config["window"], record=False,
+                       labels=(config["reference"]["label"], label), in_notebook=in_notebook, store=store)
+
+    try:
+        report = run(model)
+    except MlopsError as e:
+        if model is None:
+            raise
+        # the model cannot predict on these rows (missing features, say): check the data without it
+        reasons.append({"level": "WARN", "text": f"model {row.model_ref} not used: {e}"})
+        report = run(None)
     report.subject = {**(report.subject or {}), "monitor": row.name}
     reasons += assess(config, report)
     data_ref = report.current.get("ref") or report.current.get("path") or label
