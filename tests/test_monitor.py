@@ -180,7 +180,7 @@ def test_policy_is_validated_stored_and_applied_as_a_pending_action(workspace, t
     # a batch the model cannot score is still checked, without the model, and says why
     partial = mo.monitor.check("credit", calm.drop(columns=["income"]), label="no_income")
     assert {"level": "WARN", "text": "model credit@production not used: The table lacks column(s) 'income' that "
-                                     "model (credit@1) was trained with."} in partial.reasons
+                                     "credit@production (credit@1) was trained with."} in partial.reasons
     assert "income" in partial.report.schema["only_reference"]
 
 
