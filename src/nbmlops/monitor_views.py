@@ -77,10 +77,13 @@ class MonitorCheck(Result):
         if rows:
             out.append(Table(["action", "status", "detail"], rows, title="Actions",
                              marked_rows={i for i, r in enumerate(rows) if r[1] in ("failed", "pending")}))
-        out.append(Fields([("data", self.data_ref), ("reference", self.reference), ("model", self.model or ""),
-                           ("result", f"#{self.result_id}"),
-                           ("evaluation", f"#{self.evaluation_id}" if self.evaluation_id else ""),
-                           ("checked", timestamp(self.at))]))
+        fields: list[tuple[str, Any]] = [("data", self.data_ref), ("reference", self.reference)]
+        if self.model:
+            fields.append(("model", self.model))
+        fields += [("result", f"#{self.result_id}"), ("checked", timestamp(self.at))]
+        if self.evaluation_id:
+            fields.append(("evaluation", f"#{self.evaluation_id}"))
+        out.append(Fields(fields))
         out.extend(self.report.blocks())
         return out
 
@@ -88,10 +91,16 @@ class MonitorCheck(Result):
         return self.report.to_frame()  # type: ignore[no-untyped-call]
 
 
-def _x(result: dict[str, Any]) -> str:
-    period = result["metrics"].get("period")
-    seconds = period[1] if period else result["at"]
-    return dt.datetime.fromtimestamp(float(seconds), tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+def _x(results: list[dict[str, Any]]) -> list[str]:
+    """Where each check sits in time: the end of its data's period, or (when some lack one or two coincide,
+    e.g. the same batch checked twice) the time of the check."""
+    def iso(seconds: float) -> str:
+        return dt.datetime.fromtimestamp(float(seconds), tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    ends = [(r["metrics"].get("period") or [None, None])[1] for r in results]
+    if all(e is not None for e in ends) and len(set(ends)) == len(ends):
+        return [iso(e) for e in ends]
+    return [iso(r["at"]) for r in results]
 
 
 def _number(value: Any) -> float | None:
@@ -132,10 +141,10 @@ class MonitorHistory(Result):
             return [*out, Note(f"No checks yet; run monitor check {self.monitor} DATA.")]
         from .drift import charts
 
-        points = [{"x": _x(r), "status": r["status"], "drift_share": _number(r["metrics"].get("drift_share")),
+        points = [{"x": x, "status": r["status"], "drift_share": _number(r["metrics"].get("drift_share")),
                    "metrics": {k: _number(v) for k, v in r["metrics"].get("metrics", {}).items()},
                    "columns": r["metrics"].get("columns", {}), "scores": r["metrics"].get("scores", {})}
-                  for r in self.results]
+                  for x, r in zip(_x(self.results), self.results, strict=True)]
         limits = {k: (">=", v) for k, v in self.config.get("min", {}).items()}
         limits.update({k: ("<=", v) for k, v in self.config.get("max", {}).items()})
         figure = charts.monitor_history(points, max_share=self.config.get("max_drift_share"), limits=limits,

@@ -124,10 +124,18 @@ def monitor_history(points: Sequence[dict[str, Any]], *, max_share: float | None
                      "text": [[_score_text(p, c) for p in points] for c in columns],
                      "colorscale": [[0, "#e8eef5"], [1, RED]], "zmin": 0, "zmax": 1,
                      "hovertemplate": "%{y} at %{x}: %{text}<extra></extra>"})
-    height = 420 + 14 * len(columns)
-    layout = {**LAYOUT, "height": height, "title": {"text": title}, "shapes": shapes,
-              "yaxis": {"title": {"text": "drift share"}, "domain": [0.72, 1.0], "rangemode": "tozero", "tickformat": ".0%"},
-              "yaxis2": {"title": {"text": "metric"}, "domain": [0.42, 0.66]},
-              "yaxis3": {"domain": [0.0, 0.36], "automargin": True},
-              "xaxis": {"anchor": "y3"}, "legend": {"orientation": "h", "y": 1.08}}
+    # fixed pixel heights: 170 for the share, 150 for the metrics, 18 per column of the heat map
+    share, metrics, heat, gap = 170, 150 if metric_names else 0, 18 * len(columns), 40
+    plot = share + metrics + heat + gap * (1 + bool(metric_names))
+    top = 1.0
+    share_domain = [top - share / plot, top]
+    metric_domain = [share_domain[0] - gap / plot - metrics / plot, share_domain[0] - gap / plot]
+    heat_domain = [0.0, max(heat / plot, 0.0)]
+    layout = {**LAYOUT, "height": plot + 150, "title": {"text": title, "y": 0.99, "yanchor": "top"}, "shapes": shapes,
+              "margin": {"l": 140, "r": 20, "t": 90, "b": 50},
+              "yaxis": {"title": {"text": "drift share"}, "domain": share_domain, "rangemode": "tozero",
+                        "tickformat": ".0%"},
+              "yaxis2": {"title": {"text": "metric"}, "domain": metric_domain},
+              "yaxis3": {"domain": heat_domain, "dtick": 1, "automargin": True},
+              "xaxis": {"anchor": "y3"}, "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom"}}
     return {"data": data, "layout": layout}
