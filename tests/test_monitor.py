@@ -227,3 +227,18 @@ def test_magic_commands_and_the_alert_in_the_notebook(ip, tmp_path):
     shown = ip.run_line_magic("mlops", "monitor show churn")
     assert "drift share <= 30%" in str(shown) and "no retraining policy" in str(shown)
     assert "ALERT" in ip.run_line_magic("mlops", "monitor list")._repr_html_()
+
+
+def test_cli_check_can_fail_a_scheduler_on_alert(workspace, cli, tmp_path):
+    rng = np.random.default_rng(2)
+    pd.DataFrame({"x": rng.normal(size=400)}).to_csv(tmp_path / "ref.csv", index=False)
+    pd.DataFrame({"x": rng.normal(size=400)}).to_csv(tmp_path / "same.csv", index=False)
+    pd.DataFrame({"x": rng.normal(4, 1, size=400)}).to_csv(tmp_path / "moved.csv", index=False)
+    assert cli("monitor", "create", "m", "--reference", str(tmp_path / "ref.csv")).exit_code == 0
+    calm = cli("monitor", "check", "m", str(tmp_path / "same.csv"), "--fail-on", "alert")
+    assert calm.exit_code == 0 and "Monitor m: OK" in calm.stdout
+    moved = cli("monitor", "check", "m", str(tmp_path / "moved.csv"), "--fail-on", "alert")
+    assert moved.exit_code == 1 and "Monitor m: ALERT" in moved.stdout and "ALERT: dataset drift" in moved.stdout
+    assert cli("monitor", "check", "m", str(tmp_path / "moved.csv")).exit_code == 0
+    history = cli("monitor", "history", "m", "--json")
+    assert [r["status"] for r in json.loads(history.stdout)["results"]] == ["OK", "ALERT", "ALERT"]

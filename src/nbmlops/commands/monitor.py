@@ -53,14 +53,20 @@ def create(name: str, reference: str, model: str | None, max_drift_share: float 
 @monitor.command()
 @click.argument("name")
 @click.argument("data")
-def check(name: str, data: str) -> Result:
+@click.option("--fail-on", type=click.Choice(["alert", "warn"]),
+              help="Exit non-zero (1) when the status is this or worse, for schedulers and CI.")
+def check(name: str, data: str, fail_on: str | None) -> Result:
     """Compare new DATA with the monitor's reference and record OK / WARN / ALERT with the reasons.
 
     DATA is a dataset version, a CSV/Parquet file or, in a notebook, a DataFrame variable.
     """
     from ..monitor import check as run_check
+    from ..retraining import RANK
 
-    return run_check(name, resolve(data), label=data, in_notebook=session().in_notebook)
+    result = run_check(name, resolve(data), label=data, in_notebook=session().in_notebook)
+    if fail_on is not None and RANK[result.status] >= RANK[fail_on.upper()]:
+        result.exit_code = 1  # type: ignore[attr-defined]
+    return result
 
 
 @monitor.command()
