@@ -73,12 +73,12 @@ def test_files_and_iterators_in_batches(pair, tmp_path):
     streamed = compare(ref_batches, (cur.iloc[i:i + 5_000] for i in range(0, len(cur), 5_000)), time="none",
                        record=False)
     assert streamed.column("kind")["stats"]["chi2"] == from_files.column("kind")["stats"]["chi2"]
-    with pytest.raises(InvalidInput, match=r"^The reference reference is an iterator that can be read only once, but "
+    with pytest.raises(InvalidInput, match=r"^The reference is an iterator that can be read only once, but "
                                            r"drift reads the reference twice"):
         compare(iter([ref]), cur, record=False)
     with pytest.raises(InvalidInput, match=r"yielded a dict; every batch must be a DataFrame"):
         compare(lambda: iter([{"a": 1}]), cur, record=False)
-    with pytest.raises(InvalidInput, match=r"^The current data current has no rows"):
+    with pytest.raises(InvalidInput, match=r"^The current data has no rows"):
         compare(ref_batches, lambda: iter([cur.iloc[:0]]), record=False)
 
 

@@ -153,7 +153,7 @@ def test_schema_differences_are_reported_not_crashed():
 
 def test_empty_and_unusable_inputs_are_one_sentence_each(tmp_path):
     ref, cur = frames(100, 100)
-    with pytest.raises(InvalidInput, match=r"^The current data current has no rows; drift needs at least one row on each side\.$"):
+    with pytest.raises(InvalidInput, match=r"^The current data has no rows; drift needs at least one row on each side\.$"):
         compare(ref, cur.iloc[:0], record=False)
     with pytest.raises(InvalidInput, match=r"^reference is a list; give a DataFrame, a data version such as loans@3, a "
                                            r"CSV/Parquet file, or batches of DataFrames\.$"):

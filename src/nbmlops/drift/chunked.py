@@ -101,11 +101,11 @@ def compare_batches(ref: Source, cur: Source, *, columns: list[str] | None, excl
         ...                                         exclude=[], options=Options(), max_categories=100)
     """
     if ref.once:
-        raise InvalidInput(f"The reference {ref.label} is an iterator that can be read only once, but drift reads "
+        raise InvalidInput(f"{ref.called('reference')} is an iterator that can be read only once, but drift reads "
                            "the reference twice; pass a function that returns a new iterator, a file, or a dataset version.")
     ref_seen, samples, ref_tallies = _reference_pass(ref, columns, seed, list(ref_hooks))
     if ref_seen.rows == 0:
-        raise InvalidInput(f"The reference {ref.label} has no rows; drift needs at least one row on each side.")
+        raise InvalidInput(f"{ref.called('reference')} has no rows; drift needs at least one row on each side.")
     small = {name for name, s in samples.items() if s.small_range}
     edges = {name: s.edges() for name, s in samples.items() if name not in small and s.moments.n > 0}
     cur_seen = Pass()
@@ -125,7 +125,7 @@ def compare_batches(ref: Source, cur: Source, *, columns: list[str] | None, excl
         for hook in cur_hooks:
             hook(batch)
     if cur_seen.rows == 0:
-        raise InvalidInput(f"The current data {cur.label} has no rows; drift needs at least one row on each side.")
+        raise InvalidInput(f"{cur.called('current data')} has no rows; drift needs at least one row on each side.")
     schema = compare_schema(ref_seen.kinds, cur_seen.kinds, columns, exclude)
     ref_bins = {name: BinnedSide(e) for name, e in edges.items() if name in schema.compared}
     if ref_bins:

@@ -95,13 +95,15 @@ def compare(reference: Any, current: Any, *, target: str | None = None, predicti
           thresholds: Mapping[str, float] | Sequence[str] | None = None, columns: Sequence[str] | None = None,
           exclude: Sequence[str] = (), time: str | None = "auto", window: str | None = None,
           chunked: bool | None = None, batch_rows: int = BATCH_ROWS, max_categories: int = MAX_CATEGORIES,
-          record: bool | None = None, labels: tuple[str, str] = ("reference", "current"),
+          record: bool | None = None, labels: tuple[str, str] | None = None,
           in_notebook: bool = False, store: Store | None = None) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column; store and return the report.
 
     ``reference`` and ``current`` are DataFrames, CSV/Parquet paths, dataset versions
     (``loans@3``) or batches of DataFrames (a function returning an iterator, for
     data larger than memory). ``record=None`` stores the report when a workspace exists.
+    ``labels`` name the two sides in the report (default: the path or version given,
+    else "reference" and "current").
 
     Example:
         >>> report = compare(train_df, new_batch, target="default", prediction="score")  # doctest: +SKIP
@@ -112,8 +114,10 @@ def compare(reference: Any, current: Any, *, target: str | None = None, predicti
     options = Options.parse(tests, thresholds)
     if max_categories < 2:
         raise InvalidInput(f"max_categories must be at least 2, not {max_categories}.")
-    ref_src = open_source(reference, labels[0], chunked=chunked, batch_rows=batch_rows, in_notebook=in_notebook)
-    cur_src = open_source(current, labels[1], chunked=chunked, batch_rows=batch_rows, in_notebook=in_notebook)
+    names = labels or tuple(str(v) if isinstance(v, str) else side
+                            for v, side in ((reference, "reference"), (current, "current")))
+    ref_src = open_source(reference, names[0], chunked=chunked, batch_rows=batch_rows, in_notebook=in_notebook)
+    cur_src = open_source(current, names[1], chunked=chunked, batch_rows=batch_rows, in_notebook=in_notebook)
     loaded = None
     if model is not None:
         from ..evaluate.inputs import ModelInput, load_model
@@ -165,10 +169,9 @@ def _in_memory(ref_src: Source, cur_src: Source, options: Options, columns: Sequ
                specials: list[str], target: str | None, prediction: str | None, time: str | None,
                window: str | None, max_categories: int) -> dict[str, Any]:
     ref, cur = ref_src.frame, cur_src.frame
-    for frame, side in ((ref, "reference"), (cur, "current data")):
-        if len(frame) == 0:
-            raise InvalidInput(f"The {side} {ref_src.label if frame is ref else cur_src.label} has no rows; drift "
-                               "needs at least one row on each side.")
+    for source, side in ((ref_src, "reference"), (cur_src, "current data")):
+        if len(source.frame) == 0:
+            raise InvalidInput(f"{source.called(side)} has no rows; drift needs at least one row on each side.")
     if target:
         _check_specials([target], set(cur.columns), "current data")
     if prediction:

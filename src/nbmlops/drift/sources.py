@@ -36,6 +36,10 @@ class Source:
     def in_memory(self) -> bool:
         return self.frame is not None
 
+    def called(self, side: str) -> str:  # starts a sentence
+        """``The current data new_batch`` (or just ``The current data`` when it has no name of its own)."""
+        return f"The {side}" if self.label in ("reference", "current") else f"The {side} {self.label}"
+
 
 def _frame_batches(frame: Any, rows: int) -> Callable[[list[str] | None], Iterator[Any]]:
     def read(columns: list[str] | None) -> Iterator[Any]:
