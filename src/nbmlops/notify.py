@@ -77,7 +77,12 @@ BUILT_IN = {"logfile": LogFileNotifier}
 
 
 def available() -> dict[str, Any]:
-    """Every installed notifier by name: the built-in one plus the ``nbmlops.notifiers`` entry points."""
+    """Every installed notifier by name: the built-in one plus the ``nbmlops.notifiers`` entry points.
+
+    Example:
+        >>> "logfile" in available()
+        True
+    """
     from importlib.metadata import entry_points
 
     found: dict[str, Any] = dict(BUILT_IN)
@@ -88,7 +93,12 @@ def available() -> dict[str, Any]:
 
 
 def check_names(names: list[str] | tuple[str, ...] | None) -> list[str] | None:
-    """Refuse unknown notifier names (``None`` means every installed notifier)."""
+    """Refuse unknown notifier names (``None`` means every installed notifier).
+
+    Example:
+        >>> check_names(["logfile"])
+        ['logfile']
+    """
     if names is None:
         return None
     known = available()

@@ -74,7 +74,12 @@ def _file_digest(path: str) -> str:
 
 
 def parse_age(text: str | None) -> float | None:
-    """Days from ``30d``, ``12w`` or a bare number of days (None stays None)."""
+    """Days from ``30d``, ``12w`` or a bare number of days (None stays None).
+
+    Example:
+        >>> parse_age("30d"), parse_age("2w")
+        (30.0, 14.0)
+    """
     if text is None:
         return None
     raw = str(text).strip().lower()
@@ -120,7 +125,12 @@ def define(*, on: str = "alert", retrain: str | None = None, approval: str | Non
 
 
 def describe(policy: dict[str, Any]) -> str:
-    """One sentence for a policy."""
+    """One sentence for a policy.
+
+    Example:
+        >>> describe({"on": "alert", "level": "notify", "max_age_days": None})
+        'on alert: notify'
+    """
     if not policy:
         return "no retraining policy (alerts go to the notifiers)"
     parts = [f"on {policy['on']}: "]
@@ -135,7 +145,12 @@ def describe(policy: dict[str, Any]) -> str:
 
 
 def model_age_days(model_ref: str, store: Store) -> float:
-    """Days since the model version that ``model_ref`` points to was registered."""
+    """Days since the model version that ``model_ref`` points to was registered.
+
+    Example:
+        >>> round(model_age_days("churn@production", store))  # doctest: +SKIP
+        41
+    """
     from .registry.versions import resolve_version
 
     return (time.time() - float(resolve_version(model_ref, store=store).created_at)) / 86_400

@@ -184,7 +184,7 @@ def chi2_homogeneity(ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str
 
     Example:
         >>> round(chi2_homogeneity(np.array([30, 70]), np.array([50, 50]))["p_value"], 4)
-        0.0062
+        0.0061
     """
     from scipy.stats import chi2_contingency
 
