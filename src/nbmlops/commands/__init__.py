@@ -28,6 +28,8 @@ LAZY_COMMANDS = {
     "model": "nbmlops.commands.models:model",
     "evaluate": "nbmlops.commands.evaluate:evaluate",
     "job": "nbmlops.commands.jobs:job",
+    "drift": "nbmlops.commands.drift:drift",
+    "monitor": "nbmlops.commands.monitor:monitor",
 }
 
 

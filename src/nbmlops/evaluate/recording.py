@@ -25,6 +25,7 @@ REPORTS = {
     "perf": "nbmlops.evaluate.speed:PerfReport",
     "gates": "nbmlops.registry.gates:GateReport",
     "compare": "nbmlops.registry.compare:Comparison",
+    "drift": "nbmlops.drift.report:DriftReport",
 }
 HEADLINE = {
     "bias": ("demographic_parity_ratio", "equalized_odds_difference", "mean_absolute_error_difference"),
@@ -32,6 +33,7 @@ HEADLINE = {
     "perf": ("p95_latency_ms", "throughput_rows_per_s"),
     "gates": ("failed",),
     "compare": ("agreement",),
+    "drift": ("drift_share", "drifted_columns"),
 }
 
 

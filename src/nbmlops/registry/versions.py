@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row, and_, func, insert, select
 
 from ..errors import IntegrityError, InvalidInput, NotFound
-from ..refs import check_name, check_selector_name, parse_ref
+from ..refs import check_name, check_selector_name, parse_ref, row_named
 from ..result import Message
 from ..store.engine import dialect_insert
 from ..store.meta import model_aliases, model_transitions, model_versions, models
@@ -44,13 +44,8 @@ class Loaded:
 
 
 def model_row(conn: Connection, name: str) -> Row:  # type: ignore[type-arg]
-    row = conn.execute(select(models).where(models.c.name == name)).first()
-    if row is None:
-        names = conn.execute(select(models.c.name).order_by(models.c.name).limit(6)).scalars().all()
-        known = f"; registered models: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}" if names else \
-            "; none is registered yet (model register)"
-        raise NotFound(f"No model is named {name!r}{known}.")
-    return row
+    return row_named(conn, models, name, missing=f"No model is named {name!r}", known="registered models",
+                     none="none is registered yet (model register)")
 
 
 def find_version(conn: Connection, ref: str) -> Row:  # type: ignore[type-arg]

@@ -260,7 +260,7 @@ monitors = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(255), nullable=False, unique=True),
     Column("model_ref", String(255)),
-    Column("reference_ref", String(255), nullable=False),
+    Column("reference_ref", Text, nullable=False),  # a pinned dataset version or a file path
     Column("config", Text, nullable=False),  # JSON thresholds and window
     Column("policy", Text, nullable=False),  # JSON retraining policy
     Column("created_at", Double, nullable=False),

@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('model_ref', sa.String(length=255), nullable=True),
-    sa.Column('reference_ref', sa.String(length=255), nullable=False),
+    sa.Column('reference_ref', sa.Text(), nullable=False),
     sa.Column('config', sa.Text(), nullable=False),
     sa.Column('policy', sa.Text(), nullable=False),
     sa.Column('created_at', sa.Double(), nullable=False),
