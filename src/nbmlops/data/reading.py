@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..store import Store
 
 
-def _table(ref: str, store: Store) -> tuple[VersionInfo, dict[str, Any]]:
+def table_version(ref: str, store: Store) -> tuple[VersionInfo, dict[str, Any]]:
     info = resolve(ref, store=store)
     if info.kind != "table":
         raise InvalidInput(f"{info.ref} holds files, not a table; restore them with "
@@ -34,7 +34,7 @@ def load(ref: str, columns: list[str] | None = None, *, store: Store | None = No
         >>> df = mo.data.load("loans@3", columns=["amount", "region"])  # doctest: +SKIP
     """
     store = store or open_current()
-    info, manifest = _table(ref, store)
+    info, manifest = table_version(ref, store)
     frame = tables.read_frame(store, manifest, tables.select_columns(manifest, columns, info.ref))
     record_input(store, info)
     return frame
@@ -51,7 +51,7 @@ def iter_batches(ref: str, columns: list[str] | None = None, rows: int = 100_000
     if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
         raise InvalidInput(f"Batches need a whole number of rows above zero, not {rows!r}.")
     store = store or open_current()
-    info, manifest = _table(ref, store)
+    info, manifest = table_version(ref, store)
     specs = tables.select_columns(manifest, columns, info.ref)
     record_input(store, info)
     return tables.iter_frames(store, manifest, specs, rows)
