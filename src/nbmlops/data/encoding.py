@@ -30,6 +30,7 @@ def column_spec(series: pd.Series, name: str) -> dict[str, Any]:
         >>> column_spec(pd.Series([1, None], dtype="Int64"), "n")["dtype"]
         'Int64'
     """
+    import numpy as np
     import pandas as pd
 
     dtype = series.dtype
@@ -39,7 +40,7 @@ def column_spec(series: pd.Series, name: str) -> dict[str, Any]:
         spec["categories_dtype"] = str(dtype.categories.dtype)
         if len(dtype.categories) <= 10_000:
             spec["categories"] = [_plain(v) for v in dtype.categories]
-    elif dtype == object:
+    elif dtype == np.dtype(object):
         nulls = series.isna()
         if nulls.any():
             first = series[nulls.to_numpy()].iloc[0]

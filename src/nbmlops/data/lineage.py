@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select, tuple_
 
 from ..result import Block, Heading, Note, Result, Table
-from ..store.meta import dataset_versions, datasets, lineage as edges, model_versions, models, runs
+from ..store.meta import dataset_versions, datasets, model_versions, models, runs
+from ..store.meta import lineage as edges
 from ..workspace import open_current
 
 if TYPE_CHECKING:
