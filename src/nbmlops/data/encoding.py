@@ -52,8 +52,11 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value if isinstance(value, (str, int, float, bool)) else str(value)
 
 
-def to_arrow(series: pd.Series, name: str) -> pa.Array:
-    """An Arrow array of one column slice, or :class:`InvalidInput` naming a column Arrow cannot store."""
+def to_arrow(series: pd.Series, name: str, arrow_type: pa.DataType | None = None) -> pa.Array:
+    """An Arrow array of one column slice, or :class:`InvalidInput` naming a column Arrow cannot store.
+
+    Object columns pass the type inferred from the whole column, so a slice of nulls only still gets it.
+    """
     import pandas as pd
     import pyarrow as pa
 
@@ -62,7 +65,7 @@ def to_arrow(series: pd.Series, name: str) -> pa.Array:
             # through UTC values: handing pyarrow the Series itself trips a pandas deprecation
             return pa.array(series.dt.tz_convert(None).to_numpy(),
                             type=pa.timestamp(series.dt.unit, tz=str(series.dt.tz)), from_pandas=True)
-        array = pa.array(series, from_pandas=True)
+        array = pa.array(series, type=arrow_type, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
         kinds = sorted({type(v).__name__ for v in series.dropna().head(1000)})
         if len(kinds) > 1:

@@ -52,10 +52,14 @@ def column_stats(series: pd.Series) -> dict[str, Any]:
     nulls = int(series.isna().sum())
     out: dict[str, Any] = {"kind": kind, "count": len(series) - nulls, "nulls": nulls}
     if kind == "numeric" and out["count"]:
+        import warnings
+
         values = series.dropna() if nulls else series
-        out["min"], out["max"] = _number(values.min()), _number(values.max())
-        out["mean"] = _number(values.mean())
-        out["std"] = _number(values.std()) if out["count"] > 1 else None
+        with warnings.catch_warnings():  # huge or infinite values: the mean/std is inf or NaN, said plainly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out["min"], out["max"] = _number(values.min()), _number(values.max())
+            out["mean"] = _number(values.mean())
+            out["std"] = _number(values.std()) if out["count"] > 1 else None
     elif kind in ("datetime", "timedelta") and out["count"]:
         out["min"], out["max"] = str(series.min()), str(series.max())
     elif kind in ("category", "bool", "text") and out["count"]:

@@ -129,6 +129,8 @@ def _parts(df: pd.DataFrame) -> tuple[list[tuple[pd.Series, dict[str, Any]]], di
             raise InvalidInput(f"Index level names must be text; {name!r} is a {type(name).__name__}.")
         spec = encoding.column_spec(level, name)
         spec["multi"] = isinstance(index, pd.MultiIndex)
+        if getattr(index, "freqstr", None):  # a DatetimeIndex/TimedeltaIndex remembers its frequency
+            spec["freq"] = index.freqstr
         levels.append(spec)
         parts.append((level, spec))
     return parts, {"kind": "levels", "levels": levels}
@@ -148,10 +150,13 @@ def write_frame(store: Store, df: pd.DataFrame, parent: dict[str, Any] | None, l
     ranges = row_ranges(rows, parent)
     sink = ChunkSink(store, dict(parent.get("sizes", {})) if parent else {})
     chunks: list[list[str]] = [[] for _ in parts]
+    # text in object columns: one Arrow type for every slice (refused here, before anything is written)
+    types = [encoding.to_arrow(series, spec["name"] or "index").type if series.dtype == object else None
+             for series, spec in parts]
     with tqdm(total=rows, desc=f"commit {label}", unit=" rows", leave=False, disable=rows < 4 * CHUNK_ROWS) as bar:
         for a, b in ranges:
             for i, (series, spec) in enumerate(parts):
-                array = encoding.to_arrow(series.iloc[a:b], spec["name"] or "index")
+                array = encoding.to_arrow(series.iloc[a:b], spec["name"] or "index", types[i])
                 chunks[i].append(sink.put(encoding.encode(array)))
             bar.update(b - a)
     sink.flush()
@@ -222,6 +227,8 @@ def read_frame(store: Store, manifest: dict[str, Any], specs: list[dict[str, Any
                                             name=index["name"])
     elif len(levels) == 1 and not levels[0].get("multi"):
         row_index = pd.Index(columns[id(levels[0])], name=levels[0]["name"])
+        if levels[0].get("freq") and span is None:
+            row_index.freq = levels[0]["freq"]
     else:
         row_index = pd.MultiIndex.from_arrays([columns[id(s)] for s in levels], names=[s["name"] for s in levels])
     data = {s["name"]: columns[id(s)].set_axis(row_index) for s in specs}
