@@ -162,6 +162,7 @@ def record(store: Store, name: str, written: Written, message: str, run_id: str 
         conn.execute(ins(datasets).values(name=name, kind=written.kind, created_at=now, created_by=user,
                                           description="").on_conflict_do_nothing(index_elements=["name"]))
         ds = conn.execute(select(datasets).where(datasets.c.name == name).with_for_update()).one()
+        now = time.time()  # taken under the lock, so version numbers and times agree
         if ds.kind != written.kind:
             what = {"table": "a table", "files": "files"}
             raise Conflict(f"{name} holds {what[ds.kind]}, not {what[written.kind]}; commit under another name.")
