@@ -125,6 +125,21 @@ def _differs(x: pd.Series, y: pd.Series) -> pd.Series:
     return ne.fillna(True).astype(bool) & ~both_null
 
 
+def _plain(value: Any) -> Any:
+    """A sample cell as plain JSON-able data (timestamps as text, missing as None)."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+        return None
+    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
+        return str(value)
+    return value.item() if hasattr(value, "item") else value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.reset_index().to_dict("records")]
+
+
 def _rows_diff(result: DiffResult, fa: pd.DataFrame, fb: pd.DataFrame, key: str, sample: int) -> None:
     ka, kb = _keyed(fa, key, result.a), _keyed(fb, key, result.b)
     added, removed = kb.index.difference(ka.index, sort=False), ka.index.difference(kb.index, sort=False)
@@ -142,9 +157,9 @@ def _rows_diff(result: DiffResult, fa: pd.DataFrame, fb: pd.DataFrame, key: str,
     result.key, result.added, result.removed, result.changed = key, len(added), len(removed), len(changed)
     result.changed_by_column = by_column
     result.samples = {
-        "added": kb.loc[added[:sample]].reset_index().to_dict("records"),
-        "removed": ka.loc[removed[:sample]].reset_index().to_dict("records"),
-        "changed": [{key: k, "column": c, result.a: va.at[k, c], result.b: vb.at[k, c]}
+        "added": _records(kb.loc[added[:sample]]),
+        "removed": _records(ka.loc[removed[:sample]]),
+        "changed": [{key: _plain(k), "column": c, result.a: _plain(va.at[k, c]), result.b: _plain(vb.at[k, c])}
                     for k in changed[:sample] for c in by_column if _differs(va.loc[[k], c], vb.loc[[k], c]).iloc[0]],
     }
 
