@@ -28,3 +28,16 @@ def test_every_option_has_a_help_text():
 def test_command_reference_is_up_to_date():
     committed = (ROOT / "docs" / "commands.md").read_text()
     assert committed == markdown(), "docs/commands.md is stale: python -m nbmlops.commands.reference > docs/commands.md"
+
+
+def test_every_relative_link_in_the_docs_points_at_a_file():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    broken = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" not in target and not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(root)} -> {target}")
+    assert not broken, broken

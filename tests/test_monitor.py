@@ -172,7 +172,8 @@ def test_policy_is_validated_stored_and_applied_as_a_pending_action(workspace, t
     [action] = result.actions
     assert action["action"] == "retrain" and action["status"] == "pending"
     assert action["parameters"] == {"data": "calm_batch"}
-    assert "model older than 30 days: retrain with" in action["reason"] and "pending because" in action["reason"]
+    assert "model older than 30 days: retrain with" in action["reason"]
+    assert "pending because calm_batch is data in this process's memory, which a job cannot read" in action["reason"]
     assert f"mlops job run {policy['notebook']} -p data calm_batch" in action["reason"]
     recorded = audit(store, "monitor.action")
     assert recorded[-1]["status"] == "pending" and recorded[-1]["result_id"] == result.result_id

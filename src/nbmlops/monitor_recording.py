@@ -100,8 +100,10 @@ def record_check(row: Any, data: Any, *, label: str, in_notebook: bool, store: S
     report.subject = {**(report.subject or {}), "monitor": row.name}
     reasons += assess(config, report)
     data_ref = report.current.get("ref") or report.current.get("path") or label
+    runnable = bool(report.current.get("ref") or report.current.get("path"))  # a job's kernel can read it
     policy_reasons, actions, should_notify = retraining.respond(policy, status_of(reasons), data_ref=data_ref,
-                                                                model_ref=row.model_ref, store=store)
+                                                                model_ref=row.model_ref, store=store,
+                                                                runnable=runnable)
     reasons += policy_reasons
     status = status_of(reasons)
     report.evaluation_id = record_report("drift", report, model_version_id=version_id, store=store)
@@ -135,6 +137,8 @@ def record_check(row: Any, data: Any, *, label: str, in_notebook: bool, store: S
                          .values(actions=_json(recorded)))
             store.audit(conn, "monitor.notify", "monitor", str(row.id), name=row.name, result_id=result_id,
                         outcomes=outcomes)
+    retraining.carry_out(actions, policy, monitor=row.name, monitor_id=row.id, result_id=int(result_id),
+                         model_ref=row.model_ref, store=store)
     return MonitorCheck(monitor=row.name, status=status, reasons=reasons, actions=actions, notifications=outcomes,
                         data=label, data_ref=data_ref, reference=config["reference"]["label"], model=row.model_ref,
                         result_id=int(result_id), evaluation_id=report.evaluation_id, at=now, report=report)

@@ -72,11 +72,12 @@ class MonitorCheck(Result):
         out.extend(Note(r["text"], TONE[r["level"]]) for r in self.reasons)
         if not self.reasons:
             out.append(Note("No drift beyond the limits and no quality problem.", "ok"))
-        rows = [[a["action"], a["status"], a.get("reason", "")] for a in self.actions]
+        rows = [[a["action"], a["status"], "; ".join(filter(None, [a.get("reason"), a.get("outcome")]))]
+                for a in self.actions]
         rows += [["notify " + n["notifier"], n["status"], n["detail"]] for n in self.notifications]
         if rows:
             out.append(Table(["action", "status", "detail"], rows, title="Actions",
-                             marked_rows={i for i, r in enumerate(rows) if r[1] in ("failed", "pending")}))
+                             marked_rows={i for i, r in enumerate(rows) if r[1] in ("failed", "pending", "gates failed")}))
         fields: list[tuple[str, Any]] = [("data", self.data_ref), ("reference", self.reference)]
         if self.model:
             fields.append(("model", self.model))

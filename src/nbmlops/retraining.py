@@ -8,16 +8,25 @@ gates pass). Triggers: the monitor's status (``--on alert`` or ``--on warn``)
 and the age of the production model (``--max-age 30d``).
 
 :func:`respond` is the one place a monitor check asks what to do; every action it
-decides is returned with its reason and stored with the check result. Launching
-jobs, registering challengers and promoting need the jobs service; until a
-monitor can launch them, the action is recorded as *pending* with the reason and
-the command that does it by hand.
+decides is returned with its reason and stored with the check result.
+:func:`carry_out` then does it, after the check is recorded and the notifiers are
+told: the notebook runs as a job (synchronously, with its progress shown) with
+the new data version or file as its data parameter, the version it registers
+becomes the ``challenger``, and a promotion to the alias the monitor watches is
+requested (``approval``) or made when the gates pass (``auto``). Each step is
+written back to the check's actions and audited as ``monitor.retrain``. No second
+retraining starts while an earlier one runs or its challenger awaits approval.
+
+Data held only in the notebook's memory cannot reach a job's kernel: such an
+action stays *pending*, with the command that retrains by hand once the data is
+committed as a version.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -31,6 +40,7 @@ LEVELS = ("notify", "approval", "auto")
 TRIGGERS = ("alert", "warn")
 RANK = {"OK": 0, "WARN": 1, "ALERT": 2}
 PARAMETERS_TAG = "parameters"
+CHECK_TAG = "monitor_check"  # on a retraining job's run: the monitor result that launched it
 
 
 def parameters_cell_names(path: str) -> set[str]:
@@ -160,31 +170,40 @@ def _jobs_available() -> bool:
     return importlib.util.find_spec("nbmlops.jobs") is not None
 
 
-def _retrain(policy: dict[str, Any], why: str, data_ref: str) -> dict[str, Any]:
+def _retrain(policy: dict[str, Any], why: str, data_ref: str, runnable: bool) -> dict[str, Any]:
     parameter = policy["data_parameter"]
     by_hand = f"mlops job run {policy['notebook']} -p {parameter} {data_ref}"
     then = ("register the result as a challenger and wait for a human approval" if policy["level"] == "approval"
             else "register the result and promote it if the model's gates pass")
-    if _jobs_available():
-        pending = "launching jobs from a monitor check is not enabled in this version"
-    else:
+    action = {"action": "retrain", "status": "queued", "notebook": policy["notebook"],
+              "parameters": {parameter: data_ref}, "level": policy["level"], "trigger": why,
+              "reason": f"{why}: retrain with {policy['notebook']}, then {then}"}
+    if not _jobs_available():
         pending = "this installation has no jobs service to run notebooks"
-    return {"action": "retrain", "status": "pending", "notebook": policy["notebook"],
-            "parameters": {parameter: data_ref}, "level": policy["level"],
-            "reason": f"{why}: retrain with {policy['notebook']}, then {then}; pending because {pending} "
-                      f"(to retrain now: {by_hand})"}
+    elif not runnable:
+        pending = (f"{data_ref} is data in this process's memory, which a job cannot read; commit it as a dataset "
+                   "version (or save it to a file) and check that")
+    else:
+        return action
+    action.update(status="pending", reason=f"{action['reason']}; pending because {pending} (to retrain by hand: "
+                                           f"{by_hand} with the version or file)")
+    return action
 
 
-def respond(policy: dict[str, Any], status: str, *, data_ref: str, model_ref: str | None,
-            store: Store) -> tuple[list[dict[str, str]], list[dict[str, Any]], bool]:
+def respond(policy: dict[str, Any], status: str, *, data_ref: str, model_ref: str | None, store: Store,
+            runnable: bool = True) -> tuple[list[dict[str, str]], list[dict[str, Any]], bool]:
     """What the policy does for a check: extra reasons (the age trigger), retraining actions with their
     reasons, and whether the notifiers are told (always on ALERT, and whenever the policy triggers).
+
+    ``runnable`` says whether ``data_ref`` is something a job can read (a dataset
+    version or a file); a retraining action is ``queued`` for :func:`carry_out`, or
+    ``pending`` with the reason it cannot run.
 
     Example:
         >>> reasons, actions, notify = respond(policy, "ALERT", data_ref="loans@4", model_ref="churn@production",
         ...                                    store=store)  # doctest: +SKIP
         >>> actions[0]["status"]  # doctest: +SKIP
-        'pending'
+        'queued'
     """
     reasons: list[dict[str, str]] = []
     actions: list[dict[str, Any]] = []
@@ -205,5 +224,150 @@ def respond(policy: dict[str, Any], status: str, *, data_ref: str, model_ref: st
     elif limit:
         reasons.append({"level": "WARN", "text": "model age not checked: the monitor names no model"})
     if triggered and policy.get("level", "notify") != "notify":
-        actions.append(_retrain(policy, " and ".join(triggered), data_ref))
+        actions.append(_retrain(policy, " and ".join(triggered), data_ref, runnable))
     return reasons, actions, bool(triggered) or status == "ALERT"
+
+
+def _alias_of(model_ref: str | None) -> str | None:
+    """The alias a monitor watches (``churn@production`` -> ``production``); None for a fixed version."""
+    from .refs import parse_ref
+
+    if not model_ref:
+        return None
+    selector = parse_ref(model_ref, "model").selector
+    return selector if selector and not selector.isdigit() and selector != "latest" else None
+
+
+def _in_flight(monitor_id: int, store: Store) -> str | None:
+    """Why an earlier retraining of this monitor is not finished yet, or None."""
+    from sqlalchemy import select
+
+    from .registry.promotion import awaiting_approval
+    from .runs import reap_dead_runs
+    from .store.meta import monitor_results, runs, tags
+
+    reap_dead_runs(store)  # a check killed mid-job leaves its job RUNNING until reaped
+    with store.read() as conn:
+        rows = conn.execute(select(monitor_results.c.id, monitor_results.c.actions)
+                            .where(monitor_results.c.monitor_id == monitor_id)
+                            .order_by(monitor_results.c.id.desc()).limit(50)).all()
+        for row in rows:
+            for action in json.loads(row.actions):
+                if action.get("action") != "retrain":
+                    continue
+                if action.get("status") == "running":
+                    job = conn.execute(select(runs.c.id).join(tags, tags.c.run_id == runs.c.id).where(
+                        tags.c.key == CHECK_TAG, tags.c.value == str(row.id), runs.c.status == "RUNNING")).scalar()
+                    if job is not None:
+                        return f"the retraining job {job[:8]} from check #{row.id} is still running"
+                if action.get("status") == "awaiting approval" and awaiting_approval(
+                        conn, action["challenger"], action["alias"]):
+                    return (f"{action['challenger']} from the retraining of check #{row.id} still awaits approval "
+                            f"to become {action['alias']}")
+    return None
+
+
+def _registered_by(run_id: str, model_name: str, store: Store) -> str | None:
+    from sqlalchemy import select
+
+    from .store.meta import model_versions, models
+
+    with store.read() as conn:
+        version = conn.execute(select(model_versions.c.version).join(models, models.c.id == model_versions.c.model_id)
+                               .where(model_versions.c.run_id == run_id, models.c.name == model_name)
+                               .order_by(model_versions.c.version.desc())).scalar()
+    return None if version is None else f"{model_name}@{version}"
+
+
+def _run_retraining(action: dict[str, Any], policy: dict[str, Any], *, monitor: str, check_id: int,
+                    model_ref: str | None, record: Any, store: Store) -> dict[str, Any]:
+    from .errors import GateFailed
+    from .jobs import run_job
+    from .refs import parse_ref
+    from .registry import promote, set_alias
+
+    notebook = os.path.join(str(store.workspace.root), policy["notebook"])
+    parameters = dict(action["parameters"])
+    model_name = parse_ref(model_ref, "model").name if model_ref else None
+    if model_name and "model_name" in parameters_cell_names(notebook):
+        parameters["model_name"] = model_name
+    changed = _file_digest(notebook) != policy.get("notebook_digest")
+    record({"status": "running", "parameters": parameters, **({"notebook_changed": True} if changed else {})})
+    job = run_job(notebook, parameters, name=f"retrain {model_name or monitor}", store=store,
+                  tags={"monitor": monitor, CHECK_TAG: str(check_id), "trigger": action["trigger"]})
+    if job.status != "FINISHED":
+        where = f" in cell {job.error_cell}" if job.error_cell is not None else ""
+        return {"status": "failed", "run_id": job.run_id,
+                "outcome": f"the retraining job {job.run_id[:8]} {job.status.lower()}{where}: {job.error}"}
+    if model_name is None:
+        return {"status": "finished", "run_id": job.run_id,
+                "outcome": f"the retraining job {job.run_id[:8]} finished; the monitor names no model to update"}
+    challenger = _registered_by(job.run_id, model_name, store)
+    if challenger is None:
+        return {"status": "failed", "run_id": job.run_id,
+                "outcome": f"the retraining job {job.run_id[:8]} finished but registered no version of {model_name}; "
+                           f"call mo.models.register(model, {model_name!r}) in {policy['notebook']}"}
+    set_alias(challenger, "challenger", store=store)
+    done = {"run_id": job.run_id, "challenger": challenger, "metrics": job.metrics}
+    alias = _alias_of(model_ref)
+    if alias is None:
+        return {**done, "status": "registered",
+                "outcome": f"{challenger} is the challenger; {model_ref} is a fixed version, so nothing is promoted"}
+    note = f"retraining by monitor {monitor}: {action['trigger']}"
+    try:
+        message = promote(challenger, to=alias, note=note, approval=True if policy["level"] == "approval" else None,
+                          store=store)
+    except GateFailed as e:
+        return {**done, "alias": alias, "status": "gates failed", "outcome": f"{challenger} is the challenger; {e}"}
+    waiting = "awaits approval" in message.text
+    return {**done, "alias": alias, "status": "awaiting approval" if waiting else "promoted",
+            "outcome": f"{challenger} is the challenger; {message.text}"}
+
+
+def carry_out(actions: list[dict[str, Any]], policy: dict[str, Any], *, monitor: str, monitor_id: int,
+              result_id: int, model_ref: str | None, store: Store) -> list[dict[str, Any]]:
+    """Run the queued retraining actions of a check; each step is stored in the check's actions and audited.
+
+    A failure of the retraining (the notebook fails, registers nothing, the gates
+    refuse) is an outcome recorded with its reason, not an error of the check.
+
+    Example:
+        >>> carry_out(result.actions, policy, monitor="churn-prod", monitor_id=1, result_id=7,
+        ...           model_ref="churn@production", store=store)[0]["status"]  # doctest: +SKIP
+        'awaiting approval'
+    """
+    from sqlalchemy import select, update
+
+    from .store.meta import monitor_results
+
+    def record(index: int, changes: dict[str, Any], audited: bool = False) -> None:
+        actions[index].update(changes)
+        with store.write() as conn:
+            stored = json.loads(conn.execute(select(monitor_results.c.actions)
+                                             .where(monitor_results.c.id == result_id)).scalar_one())
+            retrains = [i for i, a in enumerate(stored) if a.get("action") == "retrain"]
+            mine = [i for i, a in enumerate(actions) if a.get("action") == "retrain"].index(index)
+            stored[retrains[mine]] = actions[index]
+            conn.execute(update(monitor_results).where(monitor_results.c.id == result_id)
+                         .values(actions=json.dumps(stored, default=str)))
+            if audited:
+                store.audit(conn, "monitor.retrain", "monitor", str(monitor_id), name=monitor, result_id=result_id,
+                            **{k: v for k, v in actions[index].items() if k not in ("action", "reason")})
+
+    for index, action in enumerate(actions):
+        if action.get("action") != "retrain" or action.get("status") != "queued":
+            continue
+        busy = _in_flight(monitor_id, store)
+        if busy is not None:
+            record(index, {"status": "skipped", "outcome": f"not started: {busy}"}, audited=True)
+            continue
+        try:
+            outcome = _run_retraining(action, policy, monitor=monitor, check_id=result_id, model_ref=model_ref,
+                                      record=lambda changes, i=index: record(i, changes), store=store)
+        except MlopsError as e:
+            outcome = {"status": "failed", "outcome": f"the retraining could not start: {e}"}
+        except BaseException:
+            record(index, {"status": "failed", "outcome": "the retraining was interrupted"}, audited=True)
+            raise
+        record(index, outcome, audited=True)
+    return actions

@@ -22,6 +22,7 @@ import click
 LAZY_COMMANDS = {
     "init": "nbmlops.commands.workspace:init",
     "status": "nbmlops.commands.workspace:status",
+    "copy": "nbmlops.commands.workspace:copy",
     "run": "nbmlops.commands.runs:run",
     "runs": "nbmlops.commands.runs:runs",
     "autolog": "nbmlops.commands.runs:autolog",

@@ -28,3 +28,18 @@ def status(readonly: bool) -> Result:
     from ..workspace import status as workspace_status
 
     return workspace_status(readonly=readonly)  # type: ignore[no-any-return]
+
+
+@click.command(name="copy")
+@click.option("--db-url", required=True, help="The database to copy to (empty): postgresql+psycopg://user@host/db.")
+@click.option("--objects-url", required=True, help="The object store to copy to: s3://bucket/prefix or a folder.")
+@click.option("--switch", is_flag=True, help="Afterwards point this workspace's config.toml at the copy.")
+def copy(db_url: str, objects_url: str, switch: bool) -> Result:
+    """Copy this workspace's whole history (every row and object) to another database and object store.
+
+    Use it to move from the embedded SQLite + folder store to a shared PostgreSQL + S3
+    store. Ids, references and the audit chain are kept; the target must be empty.
+    """
+    from ..transfer import copy_workspace
+
+    return copy_workspace(db_url, objects_url, switch=switch)

@@ -105,14 +105,27 @@ def _pending(conn: Connection, version_id: int, alias: str, *, lock: bool = Fals
     return conn.execute(query.with_for_update() if lock else query).first()
 
 
+def awaiting_approval(conn: Connection, ref: str, alias: str) -> bool:
+    """Whether the promotion of version ``ref`` to ``alias`` awaits a decision.
+
+    Example:
+        >>> with store.read() as conn: awaiting_approval(conn, "churn@4", "production")  # doctest: +SKIP
+        True
+    """
+    return _pending(conn, find_version(conn, ref).id, alias) is not None
+
+
 def _gate_failure(ref: str, alias: str, report: GateReport, when: str) -> GateFailed:
     first = report.failures[0]
     more = f" (and {len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
     return GateFailed(f"{ref} was not {when} {alias}: gate {first['gate']} failed, {first['reason']}{more}.")
 
 
-def promote(ref: str, *, to: str, note: str = "", store: Store | None = None) -> Message:
+def promote(ref: str, *, to: str, note: str = "", approval: bool | None = None, store: Store | None = None) -> Message:
     """Move alias ``to`` to the version ``ref`` if its gates pass (or ask for approval when required).
+
+    ``approval=True`` asks for a second person's approval even when the model does
+    not require one (a retraining policy at the approval level does).
 
     Example:
         >>> mo.models.promote("churn@3", to="production")  # doctest: +SKIP
@@ -127,16 +140,17 @@ def promote(ref: str, *, to: str, note: str = "", store: Store | None = None) ->
             model_aliases.c.model_id == row.model_id, model_aliases.c.alias == to)).scalar()
         waiting = _pending(conn, row.id, to)
     name = version_ref(row)
+    needs_approval = bool(model.requires_approval) if approval is None else bool(approval)
     if current == row.id:
         return Message(f"{name} already is {row.name}@{to}; nothing changed.")
-    if waiting is not None and model.requires_approval:
+    if waiting is not None and needs_approval:
         return Message(f"{name} → {to} already awaits approval (requested by {waiting.username}).", "warn")
     report = check_gates(name, alias=to, store=store)
     previous = None
     with store.write() as conn:
         if not report.passed:
             _transition(conn, store, row, to, "promote", "refused", note=note, evaluation_id=report.evaluation_id)
-        elif model.requires_approval:
+        elif needs_approval:
             _transition(conn, store, row, to, "request", "pending", note=note, evaluation_id=report.evaluation_id)
         else:
             if waiting is not None:  # asked for while approval was required; no longer needed
@@ -146,7 +160,7 @@ def promote(ref: str, *, to: str, note: str = "", store: Store | None = None) ->
                                     evaluation_id=report.evaluation_id)
     if not report.passed:
         raise _gate_failure(name, to, report, "promoted to")
-    if model.requires_approval:
+    if needs_approval:
         return Message(f"{name} → {to} passed its gates and awaits approval: someone other than {store.user} must run "
                        f"model approve {name} --to {to}.", "warn", [("gates", report.sentence())])
     was = f" (was version {previous})" if previous else ""
