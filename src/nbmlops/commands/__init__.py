@@ -31,6 +31,7 @@ LAZY_COMMANDS = {
     "job": "nbmlops.commands.jobs:job",
     "drift": "nbmlops.commands.drift:drift",
     "monitor": "nbmlops.commands.monitor:monitor",
+    "data": "nbmlops.commands.data:data",
 }
 
 
