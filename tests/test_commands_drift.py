@@ -1,6 +1,5 @@
 """``mlops drift`` and ``%mlops drift``: files on the command line, variables in a notebook, stored reports."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -65,13 +64,11 @@ def test_cli_bad_input_is_one_line_and_stores_nothing(workspace, cli, credit):
     assert mo.evaluate.list_reports().evaluations == []
 
 
-@pytest.mark.skipif(importlib.util.find_spec("nbmlops.data") is not None, reason="the dataset module is installed")
-def test_a_dataset_reference_without_the_dataset_module_is_one_sentence(workspace, cli, credit):
+def test_an_unknown_dataset_reference_is_one_sentence(workspace, cli, credit):
     credit[0].to_csv("ref.csv", index=False)
     res = cli("drift", "loans@3", "ref.csv")
     assert res.exit_code == 3
-    assert res.stderr == ("Error: No file is called 'loans@3', and this installation has no dataset module to read it "
-                          "as a dataset version.\n")
+    assert res.stderr == "Error: No dataset is named 'loans'; none is committed yet (data commit).\n"
 
 
 def test_notebook_variables_render_table_and_histograms_and_attach_to_the_run(ip, credit):

@@ -61,30 +61,28 @@ def test_metric_and_package_comparison():
     ]
 
 
-def test_data_references_are_pinned_and_reproduced_pinned(monkeypatch, workspace, tmp_path):
-    """Behind the data contract (``nbmlops.data.resolve(ref) -> VersionInfo``): until the data
-    module is merged, a stand-in resolves ``loans@latest`` to version 3; the notebook only echoes it."""
-    import types
-
+def test_data_references_are_pinned_and_reproduced_pinned(workspace, tmp_path):
+    """``loans@latest`` is pinned to the version it meant when the job ran; a reproduction reads that version
+    even after newer ones were committed, and both runs are recorded as its consumers."""
+    import pandas as pd
     from jobs_notebooks import write_notebook
 
-    from nbmlops.jobs import parameters as prm
     from nbmlops.jobs import reproduce
 
-    class StandIn:
-        @staticmethod
-        def resolve(ref: str) -> types.SimpleNamespace:
-            if not ref.startswith("loans@"):
-                raise mo.NotFound(f"No dataset matches {ref!r}.")
-            return types.SimpleNamespace(id=7, name="loans", version=3, digest="ab" * 32)
-
-    monkeypatch.setattr(prm, "_data_module", lambda: StandIn)
+    for rows in (10, 20, 30):
+        mo.data.commit(pd.DataFrame({"x": range(rows)}), "loans")
     nb = write_notebook(tmp_path / "echo.ipynb", 'data = "x"\nemail = "a@b"', [
-        "import nbmlops as mo\nmo.set_tags(data=data, email=email)"])
+        "import nbmlops as mo\nmo.set_tags(data=data, email=email)\nmo.log_metric('rows', len(mo.data.load(data)))"])
     first = run_job(nb, {"data": "loans@latest", "email": "ops@example.com"}, progress=False)
-    assert first.data_refs == {"data": {"ref": "loans@latest", "pinned": "loans@3", "digest": "ab" * 32, "version_id": 7}}
+    info = mo.data.resolve("loans@3")
+    assert first.data_refs == {"data": {"ref": "loans@latest", "pinned": "loans@3", "digest": info.digest,
+                                        "version_id": info.id}}
     assert mo.get_run(first.run_id).tags["data"] == "loans@latest"  # the notebook got what was passed
+    assert first.metrics["rows"] == 30
 
+    mo.data.commit(pd.DataFrame({"x": range(40)}), "loans")  # @latest moves on
     again = reproduce(first.run_id, progress=False)
     assert again.reproduced and again.parameters == {"data": "loans@3", "email": "ops@example.com"}
     assert mo.get_run(again.reproduction).tags["data"] == "loans@3"  # ... and the reproduction the exact version
+    consumers = {r["run_id"] for r in mo.data.lineage("loans@3").consumers}
+    assert {first.run_id, again.reproduction} <= consumers
