@@ -29,6 +29,9 @@ class KernelEnvEngine(NBClientEngine):  # type: ignore[misc]
         **kwargs: Any,
     ):
         kwargs.pop("input_path", None)
+        if _is_ipykernel(kernel_name):
+            # ipykernel warns on every start that local TCP is unencrypted; in a job's output that is noise
+            kwargs.setdefault("extra_arguments", ["--IPKernelApp.log_level=ERROR"])
         client = PapermillNotebookClient(
             nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
             log=logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
@@ -39,6 +42,16 @@ class KernelEnvEngine(NBClientEngine):  # type: ignore[misc]
         if kernel_cwd is not None:
             launch["cwd"] = kernel_cwd
         return client.execute(**launch)
+
+
+def _is_ipykernel(kernel_name: str | None) -> bool:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv = KernelSpecManager().get_kernel_spec(kernel_name or "python3").argv
+    except NoSuchKernel:
+        return False
+    return any("ipykernel" in part for part in argv)
 
 
 papermill_engines.register(NAME, KernelEnvEngine)
