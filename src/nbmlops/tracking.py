@@ -30,7 +30,7 @@ from .store.engine import dialect_insert
 from .store.meta import artifacts as artifacts_table
 from .store.meta import latest_metrics, params, runs
 from .store.meta import tags as tags_table
-from .workspace import open_current
+from .workspace import open_current, redact
 
 if TYPE_CHECKING:
     from .store import Store
@@ -190,6 +190,7 @@ class Run:
                     )
             if new:
                 conn.execute(_INSERT_PARAMS, new)
+                self.store.audit(conn, "run.params", "run", self.id, params={r["key"]: r["value"] for r in new})
         for row in new:
             if row["note"]:
                 print(f"nbmlops: parameter {row['key']!r} {row['note']}.", file=sys.stderr)
@@ -209,15 +210,19 @@ class Run:
                 ins.on_conflict_do_update(index_elements=["run_id", "key"], set_={"value": ins.excluded.value}),
                 [{"run_id": self.id, "key": k, "value": v} for k, v in items.items()],
             )
+            self.store.audit(conn, "run.tags", "run", self.id, tags=items)
 
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
 
     def note(self, text: str) -> None:
         """Append a line to the run's notes."""
+        if not isinstance(text, str):
+            raise InvalidInput(f"A note must be text, not {type(text).__name__}.")
         with self.store.write() as conn:
             old = conn.execute(select(runs.c.notes).where(runs.c.id == self.id)).scalar() or ""
             conn.execute(update(runs).where(runs.c.id == self.id).values(notes=(old + "\n" + text).strip("\n")))
+            self.store.audit(conn, "run.note", "run", self.id, text=text)
 
     # ------------------------------------------------------------ artifacts
 
@@ -239,7 +244,7 @@ class Run:
                 for r in conn.execute(select(artifacts_table.c.name, artifacts_table.c.digest).where(artifacts_table.c.run_id == self.id))
             }
             for item, digest, size in stored:
-                target = item.name
+                target, replaced = item.name, None
                 if item.default_name:
                     target = _artifacts.unique_name(target, set(existing))
                 elif target in existing:
@@ -248,6 +253,7 @@ class Run:
                         continue
                     if not overwrite:
                         raise Conflict(f"Run {self.id[:8]} already has an artifact {target!r}; pass another name or overwrite=True.")
+                    replaced = existing[target]
                     conn.execute(artifacts_table.delete().where(and_(artifacts_table.c.run_id == self.id, artifacts_table.c.name == target)))
                 conn.execute(
                     insert(artifacts_table).values(
@@ -255,6 +261,8 @@ class Run:
                         media_type=item.media_type, created_at=time.time(),
                     )
                 )
+                self.store.audit(conn, "run.artifact", "run", self.id, name=target, digest=digest, size=size,
+                                 media_type=item.media_type, replaced=replaced)
                 existing[target] = digest
                 names.append(target)
         return names[0] if len(names) == 1 else names
@@ -270,7 +278,8 @@ class Run:
             context = capture_end(self.store, self._context, self._clock)
             with self.store.write() as conn:
                 conn.execute(_END_RUN, {"run": self.id, "new_status": status, "ended": time.time(),
-                                        "new_context": json.dumps(context), "new_error": error})
+                                        "new_context": json.dumps(context),
+                                        "new_error": redact(error) if error else error})
                 self.store.audit(conn, "run.end", "run", self.id, status=status)
         self.ended = True
         self.status = status if self.owned else self.status
@@ -472,10 +481,12 @@ def _tick() -> None:
         with store.write() as conn:
             conn.execute(update(runs).where(runs.c.id.in_(ids)).values(heartbeat=now))
             # a run wrongly reaped while this process was asleep comes back to life
-            conn.execute(
+            revived = conn.execute(
                 update(runs).where(runs.c.id.in_(ids), runs.c.status == "KILLED", runs.c.error == REAPED)
-                .values(status="RUNNING", end_time=None, error=None)
-            )
+                .values(status="RUNNING", end_time=None, error=None).returning(runs.c.id)
+            ).scalars().all()
+            for run_id in revived:
+                store.audit(conn, "run.resumed", "run", run_id, reason="its process is alive after all")
 
 
 def _hook_exit() -> None:
