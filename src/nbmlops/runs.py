@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, func, select, update
 
 from . import query
+from .artifacts import check_name
 from .errors import InvalidInput, NotFound
 from .refs import resolve_run
 from .result import (
@@ -473,6 +474,7 @@ def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
     """
     from .artifacts import decode
 
+    check_name(name)
     store = store or open_current()
     with store.read() as conn:
         r = resolve_run(conn, ref)
@@ -488,6 +490,7 @@ def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) 
     Example:
         >>> save_artifact("3f2a", "figure.png", "loss.png")  # doctest: +SKIP
     """
+    check_name(name)
     store = store or open_current()
     with store.read() as conn:
         r = resolve_run(conn, ref)

@@ -65,9 +65,17 @@ def process_start(pid: int) -> float | None:
 def _check_key(key: Any, what: str) -> str:
     if not isinstance(key, str):
         raise InvalidInput(f"{what} names must be text, not {type(key).__name__} {key!r}.")
-    if not key or len(key) > MAX_KEY or "\x00" in key:
-        raise InvalidInput(f"{what} name {key[:40]!r} must be 1 to {MAX_KEY} characters with no NUL byte.")
+    if not key or len(key) > MAX_KEY or "\x00" in key or not key.isprintable() and not _encodable(key):
+        raise InvalidInput(f"{what} name {key[:40]!r} must be 1 to {MAX_KEY} characters of UTF-8 text with no NUL byte.")
     return key
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # surrogates from a file name in another encoding
+        return False
 
 
 def _to_float(key: str, value: Any) -> float:
@@ -328,6 +336,8 @@ def start_run(name: str | None = None, *, tags: Mapping[str, Any] | None = None,
     """
     if name is not None and not isinstance(name, str):
         raise InvalidInput(f"A run name must be text, not {type(name).__name__}.")
+    if name is not None and len(name) > MAX_KEY:
+        raise InvalidInput(f"A run name is {len(name)} characters long; the limit is {MAX_KEY}.")
     store = store or open_current()
     if parent is None:
         current = active_run()

@@ -32,6 +32,7 @@ DEFAULT_OBJECTS_URL = ".mlops/objects"
 _SECRET_QUERY = re.compile(
     r"(?i)((?:password|passwd|pwd|secret|token|key|access_key|secret_key|sig|signature)=)([^&\s]+)"
 )
+_SECRET_NAME = re.compile(r"(?i)password|passwd|secret|token|key|credential")
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
 
 
@@ -101,6 +102,12 @@ class Config:
         }
         data.update({k: v for k, v in env.items() if v})
         return cls(**data)
+
+    def __repr__(self) -> str:
+        options = {k: "***" if _SECRET_NAME.search(k) else v for k, v in self.objects_options.items()}
+        return (f"Config(db_url={redact(self.db_url)!r}, objects_url={redact(self.objects_url)!r}, "
+                f"readonly_db_url={redact(self.readonly_db_url) if self.readonly_db_url else None!r}, "
+                f"objects_options={options!r})")
 
     def dump(self) -> str:
         lines = ["# nbmlops workspace; MLOPS_DB_URL and MLOPS_OBJECTS_URL override these."]

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from ..errors import PermissionDenied, StoreUnavailable
+from ..errors import IntegrityError, InvalidInput, PermissionDenied, StoreUnavailable
 from ..workspace import redact
 
 BUSY_TIMEOUT_S = 60.0
@@ -95,8 +95,16 @@ def translate(exc: DBAPIError, url: str) -> Exception:
     """Turn a driver error into one sentence (password redacted) when it is the user's to fix."""
     text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     low = text.lower()
+    code = str(getattr(exc.orig, "sqlstate", "") or "")
     if "readonly database" in low or "read-only transaction" in low or "read only" in low:
         return PermissionDenied("This workspace is open read-only; writes are refused.")
+    if code == "42501":  # insufficient_privilege: a role without write grants (dashboards)
+        return PermissionDenied(f"The database refused the write ({redact(text)}); this role may only read.")
+    if isinstance(exc, DataError) or code.startswith("22"):  # data exception: NUL byte, value too long
+        return InvalidInput(f"The database cannot store a value given: {redact(text).rstrip('.')}.")
+    if "file is not a database" in low or "disk image is malformed" in low:
+        return IntegrityError(f"The database at {redact(url)} is damaged or not an SQLite file ({text}); "
+                              "restore it from a backup or point db_url at the right file.")
     if isinstance(exc, OperationalError) and any(
         s in low
         for s in ("unable to open", "could not connect", "connection refused", "connection failed",
@@ -124,6 +132,10 @@ def connection(engine: Engine, *, write: bool, url: str) -> Iterator[Connection]
         if err is e:
             raise
         raise err from None
+    except UnicodeEncodeError as e:  # text decoded with surrogateescape: a file name in another encoding
+        bad = e.object[max(0, e.start - 20):e.end + 20] if isinstance(e.object, str) else ""
+        raise InvalidInput(f"Text that is not valid UTF-8 cannot be stored ({bad!r}); "
+                           "rename the file or pass text in another form.") from None
     finally:
         conn.close()
 
