@@ -161,9 +161,9 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def ip(workspace):  # type: ignore[no-untyped-def]
     """An in-process IPython shell with ``%load_ext nbmlops`` done, in a fresh workspace."""
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing import globalipapp
 
-    shell = start_ipython()
+    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # None once it is running
     shell.run_line_magic("load_ext", "nbmlops")
     import nbmlops
 
