@@ -49,9 +49,15 @@ class MlopsMagics(Magics):  # type: ignore[misc]
 
 
 def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
-    """IPython custom exception handler: one red line for our errors."""
+    """IPython custom exception handler: one red line for our errors.
+
+    IPython's run_code ignores what a handler returns, so the handler shows the
+    line itself (in a kernel this sends the error output that marks the cell failed).
+    """
     message = value.show() if isinstance(value, MlopsError) else f"{etype.__name__}: {value}"
-    return [f"{RED}{message}{RESET}"]
+    stb = [f"{RED}{message}{RESET}"]
+    shell._showtraceback(etype, value, stb)
+    return stb
 
 
 def register(shell: Any) -> None:

@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -336,8 +336,8 @@ def start_run(name: str | None = None, *, tags: Mapping[str, Any] | None = None,
     """
     if name is not None and not isinstance(name, str):
         raise InvalidInput(f"A run name must be text, not {type(name).__name__}.")
-    if name is not None and len(name) > MAX_KEY:
-        raise InvalidInput(f"A run name is {len(name)} characters long; the limit is {MAX_KEY}.")
+    if name is not None and (len(name) > MAX_KEY or not _encodable(name)):
+        raise InvalidInput(f"A run name must be UTF-8 text of at most {MAX_KEY} characters, not {name[:40]!r}.")
     store = store or open_current()
     if parent is None:
         current = active_run()
@@ -396,10 +396,12 @@ def end_run(status: str = "FINISHED") -> None:
         _stack[-1].end(status)
 
 
-def _logging_run() -> Run:
+def _logging_run(check: Callable[[], object] | None = None) -> Run:
     global _told_implicit
     run = active_run()
     if run is None:
+        if check is not None:
+            check()  # bad input must not leave an implicit run behind
         run = start_run(name="implicit")
         if not _told_implicit:
             print(
@@ -418,17 +420,18 @@ def log_metric(key: str, value: Any, step: int | None = None, timestamp: float |
         >>> for step, loss in enumerate([0.9, 0.5, 0.3]):  # doctest: +SKIP
         ...     log_metric("loss", loss, step=step)
     """
-    (_stack[-1] if _stack else _logging_run()).log_metric(key, value, step, timestamp)
+    run = _stack[-1] if _stack else _logging_run(lambda: _to_float(_check_key(key, "Metric"), value))
+    run.log_metric(key, value, step, timestamp)
 
 
 def log_metrics(values: Mapping[str, Any], step: int | None = None) -> None:
     """Record several metrics in the active run."""
-    _logging_run().log_metrics(values, step)
+    _logging_run(lambda: [_to_float(_check_key(k, "Metric"), v) for k, v in values.items()]).log_metrics(values, step)
 
 
 def log_params(values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Record parameters in the active run: ``log_params(C=0.5, penalty="l2")``."""
-    _logging_run().log_params(values, **kwargs)
+    _logging_run(lambda: [_check_key(k, "Parameter") for k in {**(values or {}), **kwargs}]).log_params(values, **kwargs)
 
 
 def log_param(key: str, value: Any) -> None:
@@ -438,7 +441,7 @@ def log_param(key: str, value: Any) -> None:
 
 def set_tags(values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Tag the active run."""
-    _logging_run().set_tags(values, **kwargs)
+    _logging_run(lambda: [_check_key(k, "Tag") for k in {**(values or {}), **kwargs}]).set_tags(values, **kwargs)
 
 
 def set_tag(key: str, value: Any) -> None:

@@ -34,6 +34,11 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     """
     if url.startswith("sqlite"):
         return _sqlite_engine(url, readonly)
+    if not url.startswith("postgresql"):
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"The database URL {redact(url)} is not supported; nbmlops keeps its metadata in "
+                           "SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://user@host/db).")
     connect_args: dict[str, object] = {}
     if url.startswith("postgresql"):
         connect_args["connect_timeout"] = 10
@@ -134,8 +139,8 @@ def connection(engine: Engine, *, write: bool, url: str) -> Iterator[Connection]
         raise err from None
     except UnicodeEncodeError as e:  # text decoded with surrogateescape: a file name in another encoding
         bad = e.object[max(0, e.start - 20):e.end + 20] if isinstance(e.object, str) else ""
-        raise InvalidInput(f"Text that is not valid UTF-8 cannot be stored ({bad!r}); "
-                           "rename the file or pass text in another form.") from None
+        raise InvalidInput(f"Text that is not valid UTF-8 cannot be used ({bad!r}); "
+                           "rename the file or pass the text in another form.") from None
     finally:
         conn.close()
 
