@@ -161,13 +161,16 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def ip(workspace):  # type: ignore[no-untyped-def]
     """An in-process IPython shell with ``%load_ext nbmlops`` done, in a fresh workspace."""
-    from IPython.testing import globalipapp
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
 
-    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # None once it is running
-    shell.run_line_magic("load_ext", "nbmlops")
-    import nbmlops
+    shell = start_ipython() or get_ipython()  # the test shell is a process-wide singleton
+    if "nbmlops" in shell.extension_manager.loaded:
+        import nbmlops
 
-    nbmlops.load_ipython_extension(shell)  # a no-op reload if it was already loaded
+        nbmlops.load_ipython_extension(shell)  # re-register, in case a test replaced the handler
+    else:
+        shell.run_line_magic("load_ext", "nbmlops")
     yield shell
     shell.user_ns.pop("_", None)
 

@@ -57,8 +57,12 @@ _LAZY = {
     "gc": "nbmlops.integrity",
     "audit_log": "nbmlops.audit",
     "verify_audit": "nbmlops.audit",
+    "run_job": "nbmlops.jobs",
 }
 _ALIASES = {"init": ("nbmlops.workspace", "init_workspace"), "status": ("nbmlops.workspace", "status")}
+# namespaces of the API, imported on first use: mo.models.register(...), mo.evaluate.bias(...)
+_SUBMODULES = {"models": "nbmlops.registry", "evaluate": "nbmlops.evaluate", "jobs": "nbmlops.jobs",
+               "drift": "nbmlops.drift", "monitor": "nbmlops.monitor"}
 
 __all__ = [  # noqa: RUF022 - grouped by concept
     "load_ipython_extension", "init", "status", "Workspace",
@@ -66,6 +70,7 @@ __all__ = [  # noqa: RUF022 - grouped by concept
     "set_tag", "set_tags", "tag_run", "log_artifact", "note", "autolog",
     "list_runs", "get_run", "compare_runs", "metric_history", "load_artifact",
     "fsck", "gc", "audit_log", "verify_audit",
+    "models", "evaluate", "jobs", "run_job", "drift", "monitor",
     "MlopsError", "InvalidInput", "NotFound", "Ambiguous", "WorkspaceNotFound", "Conflict",
     "IntegrityError", "StoreUnavailable", "MissingDependency", "PermissionDenied", "GateFailed",
 ]
@@ -74,6 +79,8 @@ __all__ = [  # noqa: RUF022 - grouped by concept
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(_SUBMODULES[name])
     elif name in _ALIASES:
         module, attr = _ALIASES[name]
         value = getattr(importlib.import_module(module), attr)

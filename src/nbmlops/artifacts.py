@@ -145,14 +145,35 @@ def decode(data: bytes, media_type: str) -> Any:
 
         return pd.read_parquet(io.BytesIO(data))
     if media_type == PLOTLY:
-        import plotly.io as pio
+        import plotly.graph_objects as go
 
-        return pio.from_json(data.decode())
+        return go.Figure(_typed_arrays(json.loads(data)))
     if media_type == "application/json":
         return json.loads(data)
     if media_type.startswith("text/"):
         return data.decode("utf-8", errors="replace")
     return data
+
+
+def _typed_arrays(value: Any) -> Any:
+    """Turn plotly's base64 typed arrays (``{"dtype", "bdata", "shape"}``) back into numpy arrays,
+    which ``plotly.io.from_json`` leaves as dicts."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value and set(value) <= {"bdata", "dtype", "shape"}:
+            import base64
+
+            import numpy as np
+
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+            shape = value.get("shape")
+            if shape:
+                dims = [int(d) for d in str(shape).split(",")] if isinstance(shape, str) else list(shape)
+                array = array.reshape(dims)
+            return array
+        return {k: _typed_arrays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed_arrays(v) for v in value]
+    return value
 
 
 def unique_name(name: str, taken: set[str]) -> str:

@@ -38,8 +38,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     if isinstance(rv, Result):
         click.echo(rv.to_json() if session.json else str(rv).rstrip("\n"))
-        if rv.exit_code:
-            sys.exit(rv.exit_code)  # a report of damage (fsck, audit verify) fails scripts and CI
+        # a result can carry a verdict (a failed job, a failed validation): shown, then exit non-zero
+        code = getattr(rv, "exit_code", 0)
+        if code:
+            sys.exit(code)
     elif isinstance(rv, int) and rv:
         sys.exit(rv)
 

@@ -284,7 +284,8 @@ def capture_end(store: Store, context: dict[str, Any], clock: ResourceClock) -> 
     done = dict(context)
     done["resources"] = clock.finish()
     history = kernel_history()
-    if history is not None:
+    # without a start mark the run did not execute in this kernel (a job's notebook runs in its own)
+    if history is not None and "history_start" in context:
         cells = [redact(cell) for cell in history]
         body = json.dumps({"cells": cells, "run_started_at_cell": context.get("history_start", 0)}).encode()
         done["history"] = {"digest": store.objects.put(body), "cells": len(history)}

@@ -48,16 +48,14 @@ class MlopsMagics(Magics):  # type: ignore[misc]
         return None
 
 
-def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
+def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
     """IPython custom exception handler: one red line for our errors.
 
-    IPython's run_code ignores what a handler returns, so the handler shows the
-    line itself (in a kernel this sends the error output that marks the cell failed).
+    IPython ignores what a handler returns, so the line is shown here; ipykernel turns it into
+    the cell's error output, and the cell still counts as failed.
     """
     message = value.show() if isinstance(value, MlopsError) else f"{etype.__name__}: {value}"
-    stb = [f"{RED}{message}{RESET}"]
-    shell._showtraceback(etype, value, stb)
-    return stb
+    shell._showtraceback(etype, value, [f"{RED}{message}{RESET}"])
 
 
 def register(shell: Any) -> None:

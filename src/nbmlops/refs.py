@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, Table, select
 
 from .errors import Ambiguous, InvalidInput, NotFound
 from .store.meta import runs
@@ -78,6 +78,21 @@ def check_selector_name(word: str, what: str = "tag") -> str:
     if word.isdigit() or word == "latest":
         raise InvalidInput(f"{word!r} cannot be a {what}: it would collide with a version number or '@latest'.")
     return word
+
+
+def row_named(conn: Connection, table: Table, name: str, *, missing: str, known: str, none: str) -> Row:  # type: ignore[type-arg]
+    """The row of ``table`` whose ``name`` is ``name``, or :class:`NotFound` listing up to five that exist.
+
+    Example:
+        >>> row_named(conn, models, "churn", missing="No model is named 'churn'", known="registered models",
+        ...           none="none is registered yet (model register)")  # doctest: +SKIP
+    """
+    row = conn.execute(select(table).where(table.c.name == name)).first()
+    if row is None:
+        names = conn.execute(select(table.c.name).order_by(table.c.name).limit(6)).scalars().all()
+        listed = f"; {known}: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}" if names else f"; {none}"
+        raise NotFound(f"{missing}{listed}.")
+    return row
 
 
 def resolve_run(conn: Connection, ref: object) -> Row:  # type: ignore[type-arg]

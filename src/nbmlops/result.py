@@ -310,6 +310,47 @@ def _table_text(t: Table) -> str:
     return "\n".join(lines)
 
 
+def _md_cell(value: Any) -> str:
+    return (value.text if isinstance(value, Html) else fmt(value)).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(blocks: Iterable[Block]) -> str:
+    """Render blocks as Markdown (model cards, reports pasted into a README or a pull request).
+
+    Example:
+        >>> print(render_markdown([Heading("Card", 2), Table(["a"], [[1]])]), end="")
+        ## Card
+        <BLANKLINE>
+        | a |
+        | --- |
+        | 1 |
+    """
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            out.append("#" * max(1, min(b.level, 6)) + " " + b.text)
+        elif isinstance(b, Note):
+            prefix = {"warn": "**Warning:** ", "alert": "**Alert:** ", "ok": "**OK:** "}.get(b.tone, "")
+            out.append(prefix + b.text)
+        elif isinstance(b, (Html, Chart)):
+            if b.text:
+                out.append(b.text)
+            else:
+                continue
+        elif isinstance(b, Fields):
+            out.extend(f"- **{label}:** {_md_cell(v)}" for label, v in b.pairs)
+        elif isinstance(b, Table):
+            if b.title:
+                out.append(f"**{b.title}**\n")
+            out.append("| " + " | ".join(_md_cell(c) for c in b.columns) + " |")
+            out.append("| " + " | ".join("---" for _ in b.columns) + " |")
+            out.extend("| " + " | ".join(_md_cell(v) for v in row) + " |" for row in b.rows)
+            if b.footer:
+                out.append(f"\n_{b.footer}_")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
 # ---------------------------------------------------------------- the base class
 
 
@@ -359,6 +400,10 @@ class Result:
     def _repr_html_(self) -> str:
         # notebooks use _ipython_display_ below; this serves HTML-only consumers that load plotly.js themselves
         return render_html(self.blocks())
+
+    def to_markdown(self) -> str:
+        """The result as Markdown (charts are left out)."""
+        return render_markdown(self.blocks())
 
     def to_html(self, *, self_contained: bool = True) -> str:
         """HTML for pages outside a notebook (exports, e-mail): charts carry plotly.js when self-contained."""

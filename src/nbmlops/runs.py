@@ -483,12 +483,17 @@ def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
 
     check_name(name)
     store = store or open_current()
+    row = _artifact_row(store, ref, name)
+    return decode(store.objects.get(row.digest, verify=True), row.media_type)
+
+
+def _artifact_row(store: Store, ref: str, name: str) -> Any:
     with store.read() as conn:
         r = resolve_run(conn, ref)
         row = conn.execute(select(artifacts).where(artifacts.c.run_id == r.id, artifacts.c.name == name)).first()
     if row is None:
         raise NotFound(f"Run {r.id[:8]} has no artifact {name!r}.")
-    return decode(store.objects.get(row.digest, verify=True), row.media_type)
+    return row
 
 
 def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) -> Message:
@@ -499,18 +504,14 @@ def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) 
     """
     check_name(name)
     store = store or open_current()
-    with store.read() as conn:
-        r = resolve_run(conn, ref)
-        row = conn.execute(select(artifacts).where(artifacts.c.run_id == r.id, artifacts.c.name == name)).first()
-    if row is None:
-        raise NotFound(f"Run {r.id[:8]} has no artifact {name!r}.")
+    row = _artifact_row(store, ref, name)
     data = store.objects.get(row.digest, verify=True)
     try:
         with open(out, "wb") as f:
             f.write(data)
     except OSError as e:
         raise InvalidInput(f"Cannot write {out}: {e.strerror or e}.") from None
-    return Message(f"Wrote {name} of run {r.id[:8]} to {out} ({fmt_bytes(len(data))}).", "ok")
+    return Message(f"Wrote {name} of run {row.run_id[:8]} to {out} ({fmt_bytes(len(data))}).", "ok")
 
 
 def summarize(run_id: str, *, store: Store | None = None) -> Message:

@@ -28,6 +28,11 @@ LAZY_COMMANDS = {
     "fsck": "nbmlops.commands.integrity:fsck",
     "gc": "nbmlops.commands.integrity:gc",
     "audit": "nbmlops.commands.audit:audit",
+    "model": "nbmlops.commands.models:model",
+    "evaluate": "nbmlops.commands.evaluate:evaluate",
+    "job": "nbmlops.commands.jobs:job",
+    "drift": "nbmlops.commands.drift:drift",
+    "monitor": "nbmlops.commands.monitor:monitor",
 }
 
 

@@ -73,6 +73,7 @@ def _sqlite_engine(url: str, readonly: bool) -> Engine:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA case_sensitive_like = ON")  # LIKE behaves as on PostgreSQL
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -198,6 +198,7 @@ model_versions = Table(
     Column("artifact", String(DIGEST), nullable=False),
     Column("format", String(16), nullable=False),  # skops | joblib | pickle
     Column("flavor", String(64), nullable=False),  # e.g. sklearn
+    Column("class_name", String(255), nullable=False),  # module.Class of the model object
     Column("size", BigInteger, nullable=False),
     Column("signature", Text),  # JSON
     Column("run_id", String(32), ForeignKey("runs.id")),
@@ -242,7 +243,7 @@ model_transitions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("version_id", Integer, ForeignKey("model_versions.id"), nullable=False, index=True),
     Column("alias", String(64), nullable=False),
-    Column("action", String(16), nullable=False),  # request | approve | reject | promote | demote
+    Column("action", String(16), nullable=False),  # request | approve | reject | promote | demote | alias | unalias
     Column("status", String(16), nullable=False),  # pending | done | refused | approved | rejected
     Column("request_id", Integer, ForeignKey("model_transitions.id")),
     Column("evaluation_id", Integer, ForeignKey("evaluations.id")),
@@ -259,7 +260,7 @@ monitors = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(255), nullable=False, unique=True),
     Column("model_ref", String(255)),
-    Column("reference_ref", String(255), nullable=False),
+    Column("reference_ref", Text, nullable=False),  # a pinned dataset version or a file path
     Column("config", Text, nullable=False),  # JSON thresholds and window
     Column("policy", Text, nullable=False),  # JSON retraining policy
     Column("created_at", Double, nullable=False),
@@ -287,16 +288,27 @@ jobs = Table(
     "jobs",
     metadata,
     Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
-    Column("notebook", Text, nullable=False),  # path as given
-    Column("notebook_digest", String(DIGEST), nullable=False),
-    Column("output_digest", String(DIGEST)),
-    Column("parameters", Text, nullable=False),  # JSON
+    Column("mode", String(16), nullable=False),  # run | sweep | validation | reproduction
+    Column("notebook", Text, nullable=False),  # absolute path when it ran
+    Column("notebook_digest", String(DIGEST), nullable=False),  # object: the notebook as executed
+    Column("kernel", String(255), nullable=False),
+    Column("cwd", Text),
+    Column("output_digest", String(DIGEST)),  # object: the executed notebook (also an artifact)
+    Column("parameters", Text, nullable=False),  # JSON: the parameters passed (not the defaults)
+    Column("data_refs", Text, nullable=False),  # JSON: parameter -> data version it resolved to
+    Column("spec", Text),  # JSON: a sweep's grid / random search, metric and goal
     Column("executor", String(255), nullable=False),
     Column("sweep_id", String(32), ForeignKey("runs.id"), index=True),
-    Column("attempts", Integer, nullable=False),
-    Column("error_cell", Integer),
-    Column("error", Text),
+    Column("point", Integer),  # index of the point within its sweep
+    Column("attempt", Integer, nullable=False),  # 1, then 2... for retries (each attempt is a run)
+    Column("reproduces", String(32), ForeignKey("runs.id"), index=True),
     Column("validated", Boolean, nullable=False),
+    Column("checks", Text),  # JSON: a validation's checks
+    Column("warnings", Text, nullable=False),  # JSON list of sentences
+    Column("timeout", Double),  # seconds per cell
+    Column("error_cell", Integer),  # index of the failing cell in the executed notebook
+    Column("error_count", Integer),  # its execution count (In [n])
+    Column("error", Text),
 )
 
 # ---------------------------------------------------------------- audit

@@ -16,6 +16,7 @@ the same). If the object vanished in between, it is written again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -159,39 +160,38 @@ class ObjectStore:
             self._call(self.fs.put_file, str(path), key)
         return digest, size
 
-    def _put_local_stream(self, path: Path) -> tuple[str, int]:
+    @contextlib.contextmanager
+    def _temporary(self) -> Iterator[str]:
+        """A temporary file name in the store, removed unless it was renamed into place."""
         tmp = self._tmp_path()
-        hasher, size = blake3.blake3(), 0
         try:
+            yield tmp
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _publish(self, tmp: str, key: str) -> None:
+        if not self._keep_existing(key):
+            self._parent(key)
+            os.replace(tmp, key)  # atomic: readers see no object or the whole object
+
+    def _put_local_stream(self, path: Path) -> tuple[str, int]:
+        hasher, size = blake3.blake3(), 0
+        with self._temporary() as tmp:
             with open(path, "rb") as src, open(tmp, "wb") as dst:
                 while block := src.read(CHUNK):
                     hasher.update(block)
                     dst.write(block)
                     size += len(block)
-            key = self.key(hasher.hexdigest())
-            if self._keep_existing(key):
-                os.unlink(tmp)
-            else:
-                self._parent(key)
-                os.replace(tmp, key)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+            self._publish(tmp, self.key(hasher.hexdigest()))
         return hasher.hexdigest(), size
 
     def _write(self, key: str, data: bytes) -> None:
         if self.local:
-            tmp = self._tmp_path()
-            try:
+            with self._temporary() as tmp:
                 with open(tmp, "wb") as f:
                     f.write(data)
-                self._parent(key)
-                os.replace(tmp, key)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+                self._publish(tmp, key)
         else:
             self._call(self.fs.pipe_file, key, data)
 

@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('model_ref', sa.String(length=255), nullable=True),
-    sa.Column('reference_ref', sa.String(length=255), nullable=False),
+    sa.Column('reference_ref', sa.Text(), nullable=False),
     sa.Column('config', sa.Text(), nullable=False),
     sa.Column('policy', sa.Text(), nullable=False),
     sa.Column('created_at', sa.Double(), nullable=False),
@@ -138,21 +138,34 @@ def upgrade() -> None:
 
     op.create_table('jobs',
     sa.Column('run_id', sa.String(length=32), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
     sa.Column('notebook', sa.Text(), nullable=False),
     sa.Column('notebook_digest', sa.String(length=64), nullable=False),
+    sa.Column('kernel', sa.String(length=255), nullable=False),
+    sa.Column('cwd', sa.Text(), nullable=True),
     sa.Column('output_digest', sa.String(length=64), nullable=True),
     sa.Column('parameters', sa.Text(), nullable=False),
+    sa.Column('data_refs', sa.Text(), nullable=False),
+    sa.Column('spec', sa.Text(), nullable=True),
     sa.Column('executor', sa.String(length=255), nullable=False),
     sa.Column('sweep_id', sa.String(length=32), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('error_cell', sa.Integer(), nullable=True),
-    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('point', sa.Integer(), nullable=True),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('reproduces', sa.String(length=32), nullable=True),
     sa.Column('validated', sa.Boolean(), nullable=False),
+    sa.Column('checks', sa.Text(), nullable=True),
+    sa.Column('warnings', sa.Text(), nullable=False),
+    sa.Column('timeout', sa.Double(), nullable=True),
+    sa.Column('error_cell', sa.Integer(), nullable=True),
+    sa.Column('error_count', sa.Integer(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['reproduces'], ['runs.id'], name=op.f('fk_jobs_reproduces_runs')),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_jobs_run_id_runs')),
     sa.ForeignKeyConstraint(['sweep_id'], ['runs.id'], name=op.f('fk_jobs_sweep_id_runs')),
     sa.PrimaryKeyConstraint('run_id', name=op.f('pk_jobs'))
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_jobs_reproduces'), ['reproduces'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_sweep_id'), ['sweep_id'], unique=False)
 
     op.create_table('latest_metrics',
@@ -203,6 +216,7 @@ def upgrade() -> None:
     sa.Column('artifact', sa.String(length=64), nullable=False),
     sa.Column('format', sa.String(length=16), nullable=False),
     sa.Column('flavor', sa.String(length=64), nullable=False),
+    sa.Column('class_name', sa.String(length=255), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('signature', sa.Text(), nullable=True),
     sa.Column('run_id', sa.String(length=32), nullable=True),
@@ -354,6 +368,7 @@ def downgrade() -> None:
     op.drop_table('latest_metrics')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_jobs_sweep_id'))
+        batch_op.drop_index(batch_op.f('ix_jobs_reproduces'))
 
     op.drop_table('jobs')
     with op.batch_alter_table('dataset_versions', schema=None) as batch_op:
