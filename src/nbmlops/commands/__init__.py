@@ -149,7 +149,9 @@ def usage_error(e: click.ClickException, prog: str) -> Exception:
     """
     from ..errors import InvalidInput
 
-    message = " ".join(e.format_message().split()).rstrip(".") + "."
+    message = " ".join(e.format_message().split())
+    if not message.endswith((".", "?", "!")):
+        message += "."
     ctx = getattr(e, "ctx", None)
     if ctx is not None:
         path = ctx.command_path.split(" ", 1)
