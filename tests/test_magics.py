@@ -62,7 +62,7 @@ def test_errors_show_one_line(ip, monkeypatch):
     assert shown[-1] == ["\x1b[31mError: No run id starts with '0123'.\x1b[0m"]
     outcome = ip.run_cell("%mlops runs list --limt 3")
     assert isinstance(outcome.error_in_exec, mo.InvalidInput)
-    assert len(shown[-1]) == 1 and "No such option '--limt'. Did you mean '--limit'? See %mlops runs list --help." in shown[-1][0]
+    assert len(shown[-1]) == 1 and "No such option '--limt'. Did you mean '--limit'? (see %mlops runs list --help)" in shown[-1][0]
     outcome = ip.run_cell("%mlops runs list --filter 'unbalanced")
     assert "check the quotes" in str(outcome.error_in_exec)
 

@@ -53,6 +53,10 @@ _LAZY = {
     "load_artifact": "nbmlops.runs",
     "autolog": "nbmlops.autolog",
     "Workspace": "nbmlops.workspace",
+    "fsck": "nbmlops.integrity",
+    "gc": "nbmlops.integrity",
+    "audit_log": "nbmlops.audit",
+    "verify_audit": "nbmlops.audit",
     "run_job": "nbmlops.jobs",
 }
 _ALIASES = {"init": ("nbmlops.workspace", "init_workspace"), "status": ("nbmlops.workspace", "status")}
@@ -66,6 +70,7 @@ __all__ = [  # noqa: RUF022 - grouped by concept
     "start_run", "end_run", "active_run", "Run", "log_metric", "log_metrics", "log_param", "log_params",
     "set_tag", "set_tags", "tag_run", "log_artifact", "note", "autolog",
     "list_runs", "get_run", "compare_runs", "metric_history", "load_artifact",
+    "fsck", "gc", "audit_log", "verify_audit",
     "models", "evaluate", "jobs", "run_job", "drift", "monitor", "data",
     "MlopsError", "InvalidInput", "NotFound", "Ambiguous", "WorkspaceNotFound", "Conflict",
     "IntegrityError", "StoreUnavailable", "MissingDependency", "PermissionDenied", "GateFailed",

@@ -37,6 +37,10 @@ def check_name(name: Any, what: str = "Artifact") -> str:
         raise InvalidInput(f"{what} name is {len(name)} characters long; the limit is {MAX_NAME}.")
     if "\x00" in name or "\\" in name:
         raise InvalidInput(f"{what} name {name!r} contains a NUL byte or a backslash.")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} name {name!r} is not valid UTF-8 (a file name in another encoding?); rename it.") from None
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise InvalidInput(f"{what} name {name!r} is an absolute path; use a relative name such as 'plots/loss.png'.")
     if any(part in ("", ".", "..") for part in name.split("/")):

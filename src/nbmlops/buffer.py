@@ -8,7 +8,12 @@ the interpreter flush synchronously.
 
 What can be lost: on a clean exit, nothing. If the process is killed with
 SIGKILL, at most the points accepted since the last flush, that is at most one
-flush interval of logging (or ``FLUSH_AT`` points, whichever comes first).
+flush interval of logging (or ``FLUSH_AT`` points, whichever comes first),
+plus the points of a flush still being written (one transaction: a kill
+stores all of its points or none, never part). ``tests/test_buffer.py`` kills
+a logging process and checks that every point older than one interval plus a
+margin was stored. SIGTERM without a handler ends Python the same way; while
+the database is unreachable, points wait in memory and share their process's fate.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     Example:
         $ mlops runs list --filter "metrics.accuracy > 0.8" --sort -metrics.accuracy
     """
-    from .commands import Session, cli
+    from .commands import Session, cli, usage_error
     from .result import Result
 
     session = Session()
@@ -26,9 +26,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except MlopsError as e:
         click.echo(e.show(), err=True)
         sys.exit(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
+    except click.ClickException as e:  # usage errors read like every other error: one line
+        error = usage_error(e, "mlops")
+        click.echo(error.show(), err=True)
+        sys.exit(error.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

@@ -64,6 +64,13 @@ def kernel_history() -> list[str] | None:
     return list(history[1:])  # entry 0 is always empty
 
 
+def redact_bytes(data: bytes) -> bytes:
+    """Snapshots (notebook, git diff) are stored with URL credentials hidden, like everything else."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    hidden = redact(text)
+    return data if hidden == text else hidden.encode("utf-8", errors="surrogateescape")
+
+
 # ---------------------------------------------------------------- git
 
 _git_cache: dict[str, tuple[float, dict[str, Any] | None, bytes]] = {}
@@ -107,7 +114,7 @@ def git_state(cwd: str | None = None) -> tuple[dict[str, Any] | None, bytes]:
     tracked = [c for c in changes if not c.startswith("??")]
     diff = b""
     if tracked:
-        diff = _git(root, "diff", "HEAD", "--binary", "--no-ext-diff") or b""
+        diff = redact_bytes(_git(root, "diff", "HEAD", "--binary", "--no-ext-diff") or b"")
         if len(diff) > DIFF_LIMIT:
             diff = diff[:DIFF_LIMIT]
     state = {
@@ -263,7 +270,7 @@ def capture_start(store: Store) -> tuple[dict[str, Any], tuple[str, list[str]]]:
     path = notebook_path()
     if path:
         try:
-            context["notebook"] = {"path": path, "digest": store.objects.put(Path(path).read_bytes())}
+            context["notebook"] = {"path": path, "digest": store.objects.put(redact_bytes(Path(path).read_bytes()))}
         except OSError:
             context["notebook"] = {"path": path, "digest": None}
     history = kernel_history()
@@ -279,6 +286,7 @@ def capture_end(store: Store, context: dict[str, Any], clock: ResourceClock) -> 
     history = kernel_history()
     # without a start mark the run did not execute in this kernel (a job's notebook runs in its own)
     if history is not None and "history_start" in context:
-        body = json.dumps({"cells": history, "run_started_at_cell": context.get("history_start", 0)}).encode()
+        cells = [redact(cell) for cell in history]
+        body = json.dumps({"cells": cells, "run_started_at_cell": context.get("history_start", 0)}).encode()
         done["history"] = {"digest": store.objects.put(body), "cells": len(history)}
     return done

@@ -26,7 +26,7 @@ class MlopsMagics(Magics):  # type: ignore[misc]
         """Run an nbmlops command: %mlops --help lists them."""
         import click
 
-        from .commands import Session, cli
+        from .commands import Session, cli, usage_error
         from .result import Result
 
         try:
@@ -36,13 +36,8 @@ class MlopsMagics(Magics):  # type: ignore[misc]
         session = Session(namespace=self.shell.user_ns, cell=cell, shell=self.shell)
         try:
             rv = cli.main(args=args, prog_name="%mlops", standalone_mode=False, obj=session)
-        except click.UsageError as e:
-            message = e.format_message()
-            command = e.ctx.command_path.replace("%mlops", "").strip() + " " if e.ctx else ""
-            end = "" if message.endswith((".", "?", "!")) else "."
-            raise InvalidInput(f"{message}{end} See %mlops {command.lstrip()}--help.") from None
         except click.ClickException as e:
-            raise InvalidInput(e.format_message()) from None
+            raise usage_error(e, "%mlops") from None
         except click.exceptions.Abort:
             return None
         if isinstance(rv, Result):

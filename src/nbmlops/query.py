@@ -112,7 +112,8 @@ def _tokenize(text: str) -> list[_Tok]:
 
 
 def _error(text: str, pos: int, what: str) -> InvalidInput:
-    return InvalidInput(f"The filter {text!r} has a syntax error at position {pos + 1}: {what}.")
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    return InvalidInput(f"The filter {shown!r} has a syntax error at position {pos + 1}: {what}.")
 
 
 class _Parser:
@@ -200,7 +201,8 @@ class _Parser:
         self.i += 1
         if t.kind == "number":
             number = float(t.text)
-            return int(number) if number.is_integer() and re.fullmatch(r"[-+]?\d+", t.text) else number
+            whole = number.is_integer() and re.fullmatch(r"[-+]?\d+", t.text) and abs(number) < 2**63
+            return int(t.text) if whole else number  # beyond 64 bits a database integer overflows
         if t.kind == "string":
             return bytes(t.text[1:-1], "utf-8").decode("unicode_escape") if "\\" in t.text else t.text[1:-1]
         if t.kind == "field" and t.text.lower() in ("true", "false"):
@@ -210,6 +212,8 @@ class _Parser:
 
 def _split_field(text: str, t: _Tok) -> tuple[str, str]:
     parts = re.findall(r"`[^`]+`|[^.]+", t.text)
+    if not parts:
+        raise _error(text, t.pos, "expected a field such as metrics.accuracy or params.C")
     head, rest = parts[0].strip("`"), [p.strip("`") for p in parts[1:]]
     if head.lower() in NAMESPACES and rest:
         return NAMESPACES[head.lower()], ".".join(rest)
@@ -330,7 +334,7 @@ def where(text: str | None) -> ColumnElement[bool]:
         >>> str(where("attributes.status = 'finished'")).startswith("runs.status")
         True
     """
-    if text is None or not text.strip():
+    if text is None or (isinstance(text, str) and not text.strip()):
         return true()
     return to_sql(parse(text))
 
@@ -342,6 +346,8 @@ def parse_sort(spec: str | list[str] | tuple[str, ...] | None) -> list[tuple[str
     items = [spec] if isinstance(spec, str) else list(spec)
     out = []
     for item in items:
+        if not isinstance(item, str):
+            raise InvalidInput(f"A sort key must be text such as -metrics.accuracy, not {type(item).__name__}.")
         for part in filter(None, (p.strip() for p in item.split(","))):
             descending = part.startswith("-")
             body = part.lstrip("+-").strip()

@@ -374,6 +374,11 @@ class Result:
     def blocks(self) -> list[Block]:
         raise TypeError(f"{type(self).__name__} must define blocks()")
 
+    @property
+    def exit_code(self) -> int:
+        """The command line's exit status after printing this result (non-zero for a report of damage)."""
+        return 0
+
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-able data."""
         data = jsonable(self)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, func, select, update
 
 from . import query
+from .artifacts import check_name
 from .errors import InvalidInput, NotFound
 from .refs import resolve_run
 from .result import (
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 STALE_S = 600.0
 MAX_KEY_COLUMNS = 8
 SPARK_POINTS = 200
+MAX_PAGE = 100_000
 
 
 def _pid_alive(pid: int, started: float | None) -> bool:
@@ -157,8 +159,9 @@ def list_runs(filter: str | None = None, sort: str | Sequence[str] | None = None
     Example:
         >>> list_runs("metrics.accuracy > 0.8", sort="-metrics.accuracy").to_frame()  # doctest: +SKIP
     """
-    if not isinstance(limit, int) or limit < 1 or not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("limit must be a positive whole number and offset zero or more.")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE \
+            or isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < 2**62:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE} and offset zero or more.")
     store = store or open_current()
     reap_dead_runs(store)
     condition = query.where(filter)
@@ -283,6 +286,8 @@ class RunDetail(Result):
 def _context_blocks(ctx: dict[str, Any]) -> list[Block]:
     if not ctx:
         return []
+    if "unreadable" in ctx:
+        return [Heading("Context", 4), Note(ctx["unreadable"], "warn")]
     pairs: list[tuple[str, Any]] = []
     if ctx.get("notebook"):
         pairs.append(("notebook", f"{ctx['notebook']['path']} (snapshot {str(ctx['notebook'].get('digest') or '')[:12]})"))
@@ -338,7 +343,10 @@ def get_run(ref: str, *, store: Store | None = None) -> RunDetail:
         last = math.nan if m.value is None else m.value
         note = f"{bad} of {count} values are NaN or infinite" if bad else ""
         metric_rows.append({"key": key, "last": last, "step": m.step, "count": count, "min": lo, "max": hi, "note": note})
-    context = json.loads(r.context) if r.context else {}
+    try:
+        context = json.loads(r.context) if r.context else {}
+    except ValueError:  # damaged: show the rest of the run; mlops fsck reports it
+        context = {"unreadable": "this run's context is damaged; run mlops fsck"}
     return RunDetail(
         run={
             "id": r.id, "name": r.name, "status": r.status, "kind": r.kind, "user": r.username,
@@ -396,8 +404,8 @@ def compare_runs(refs: Sequence[str], *, store: Store | None = None) -> RunCompa
     Example:
         >>> compare_runs(["3f2a", "9bc1"])  # doctest: +SKIP
     """
-    if len(refs) < 2:
-        raise InvalidInput("Give at least two runs to compare.")
+    if isinstance(refs, str) or len(refs) < 2:
+        raise InvalidInput("Give at least two runs to compare, as a list of run ids.")
     store = store or open_current()
     with store.read() as conn:
         rows = [resolve_run(conn, ref) for ref in refs]
@@ -473,6 +481,7 @@ def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
     """
     from .artifacts import decode
 
+    check_name(name)
     store = store or open_current()
     row = _artifact_row(store, ref, name)
     return decode(store.objects.get(row.digest, verify=True), row.media_type)
@@ -493,6 +502,7 @@ def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) 
     Example:
         >>> save_artifact("3f2a", "figure.png", "loss.png")  # doctest: +SKIP
     """
+    check_name(name)
     store = store or open_current()
     row = _artifact_row(store, ref, name)
     data = store.objects.get(row.digest, verify=True)

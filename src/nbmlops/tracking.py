@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from .store.engine import dialect_insert
 from .store.meta import artifacts as artifacts_table
 from .store.meta import latest_metrics, params, runs
 from .store.meta import tags as tags_table
-from .workspace import open_current
+from .workspace import open_current, redact
 
 if TYPE_CHECKING:
     from .store import Store
@@ -65,9 +65,17 @@ def process_start(pid: int) -> float | None:
 def _check_key(key: Any, what: str) -> str:
     if not isinstance(key, str):
         raise InvalidInput(f"{what} names must be text, not {type(key).__name__} {key!r}.")
-    if not key or len(key) > MAX_KEY or "\x00" in key:
-        raise InvalidInput(f"{what} name {key[:40]!r} must be 1 to {MAX_KEY} characters with no NUL byte.")
+    if not key or len(key) > MAX_KEY or "\x00" in key or not key.isprintable() and not _encodable(key):
+        raise InvalidInput(f"{what} name {key[:40]!r} must be 1 to {MAX_KEY} characters of UTF-8 text with no NUL byte.")
     return key
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # surrogates from a file name in another encoding
+        return False
 
 
 def _to_float(key: str, value: Any) -> float:
@@ -190,6 +198,7 @@ class Run:
                     )
             if new:
                 conn.execute(_INSERT_PARAMS, new)
+                self.store.audit(conn, "run.params", "run", self.id, params={r["key"]: r["value"] for r in new})
         for row in new:
             if row["note"]:
                 print(f"nbmlops: parameter {row['key']!r} {row['note']}.", file=sys.stderr)
@@ -209,15 +218,19 @@ class Run:
                 ins.on_conflict_do_update(index_elements=["run_id", "key"], set_={"value": ins.excluded.value}),
                 [{"run_id": self.id, "key": k, "value": v} for k, v in items.items()],
             )
+            self.store.audit(conn, "run.tags", "run", self.id, tags=items)
 
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
 
     def note(self, text: str) -> None:
         """Append a line to the run's notes."""
+        if not isinstance(text, str):
+            raise InvalidInput(f"A note must be text, not {type(text).__name__}.")
         with self.store.write() as conn:
             old = conn.execute(select(runs.c.notes).where(runs.c.id == self.id)).scalar() or ""
             conn.execute(update(runs).where(runs.c.id == self.id).values(notes=(old + "\n" + text).strip("\n")))
+            self.store.audit(conn, "run.note", "run", self.id, text=text)
 
     # ------------------------------------------------------------ artifacts
 
@@ -239,7 +252,7 @@ class Run:
                 for r in conn.execute(select(artifacts_table.c.name, artifacts_table.c.digest).where(artifacts_table.c.run_id == self.id))
             }
             for item, digest, size in stored:
-                target = item.name
+                target, replaced = item.name, None
                 if item.default_name:
                     target = _artifacts.unique_name(target, set(existing))
                 elif target in existing:
@@ -248,6 +261,7 @@ class Run:
                         continue
                     if not overwrite:
                         raise Conflict(f"Run {self.id[:8]} already has an artifact {target!r}; pass another name or overwrite=True.")
+                    replaced = existing[target]
                     conn.execute(artifacts_table.delete().where(and_(artifacts_table.c.run_id == self.id, artifacts_table.c.name == target)))
                 conn.execute(
                     insert(artifacts_table).values(
@@ -255,6 +269,8 @@ class Run:
                         media_type=item.media_type, created_at=time.time(),
                     )
                 )
+                self.store.audit(conn, "run.artifact", "run", self.id, name=target, digest=digest, size=size,
+                                 media_type=item.media_type, replaced=replaced)
                 existing[target] = digest
                 names.append(target)
         return names[0] if len(names) == 1 else names
@@ -270,7 +286,8 @@ class Run:
             context = capture_end(self.store, self._context, self._clock)
             with self.store.write() as conn:
                 conn.execute(_END_RUN, {"run": self.id, "new_status": status, "ended": time.time(),
-                                        "new_context": json.dumps(context), "new_error": error})
+                                        "new_context": json.dumps(context),
+                                        "new_error": redact(error) if error else error})
                 self.store.audit(conn, "run.end", "run", self.id, status=status)
         self.ended = True
         self.status = status if self.owned else self.status
@@ -319,6 +336,8 @@ def start_run(name: str | None = None, *, tags: Mapping[str, Any] | None = None,
     """
     if name is not None and not isinstance(name, str):
         raise InvalidInput(f"A run name must be text, not {type(name).__name__}.")
+    if name is not None and (len(name) > MAX_KEY or not _encodable(name)):
+        raise InvalidInput(f"A run name must be UTF-8 text of at most {MAX_KEY} characters, not {name[:40]!r}.")
     store = store or open_current()
     if parent is None:
         current = active_run()
@@ -377,10 +396,12 @@ def end_run(status: str = "FINISHED") -> None:
         _stack[-1].end(status)
 
 
-def _logging_run() -> Run:
+def _logging_run(check: Callable[[], object] | None = None) -> Run:
     global _told_implicit
     run = active_run()
     if run is None:
+        if check is not None:
+            check()  # bad input must not leave an implicit run behind
         run = start_run(name="implicit")
         if not _told_implicit:
             print(
@@ -399,17 +420,18 @@ def log_metric(key: str, value: Any, step: int | None = None, timestamp: float |
         >>> for step, loss in enumerate([0.9, 0.5, 0.3]):  # doctest: +SKIP
         ...     log_metric("loss", loss, step=step)
     """
-    (_stack[-1] if _stack else _logging_run()).log_metric(key, value, step, timestamp)
+    run = _stack[-1] if _stack else _logging_run(lambda: _to_float(_check_key(key, "Metric"), value))
+    run.log_metric(key, value, step, timestamp)
 
 
 def log_metrics(values: Mapping[str, Any], step: int | None = None) -> None:
     """Record several metrics in the active run."""
-    _logging_run().log_metrics(values, step)
+    _logging_run(lambda: [_to_float(_check_key(k, "Metric"), v) for k, v in values.items()]).log_metrics(values, step)
 
 
 def log_params(values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Record parameters in the active run: ``log_params(C=0.5, penalty="l2")``."""
-    _logging_run().log_params(values, **kwargs)
+    _logging_run(lambda: [_check_key(k, "Parameter") for k in {**(values or {}), **kwargs}]).log_params(values, **kwargs)
 
 
 def log_param(key: str, value: Any) -> None:
@@ -419,7 +441,7 @@ def log_param(key: str, value: Any) -> None:
 
 def set_tags(values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Tag the active run."""
-    _logging_run().set_tags(values, **kwargs)
+    _logging_run(lambda: [_check_key(k, "Tag") for k in {**(values or {}), **kwargs}]).set_tags(values, **kwargs)
 
 
 def set_tag(key: str, value: Any) -> None:
@@ -472,10 +494,12 @@ def _tick() -> None:
         with store.write() as conn:
             conn.execute(update(runs).where(runs.c.id.in_(ids)).values(heartbeat=now))
             # a run wrongly reaped while this process was asleep comes back to life
-            conn.execute(
+            revived = conn.execute(
                 update(runs).where(runs.c.id.in_(ids), runs.c.status == "KILLED", runs.c.error == REAPED)
-                .values(status="RUNNING", end_time=None, error=None)
-            )
+                .values(status="RUNNING", end_time=None, error=None).returning(runs.c.id)
+            ).scalars().all()
+            for run_id in revived:
+                store.audit(conn, "run.resumed", "run", run_id, reason="its process is alive after all")
 
 
 def _hook_exit() -> None:

@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, WorkspaceNotFound
+from .errors import InvalidInput, MlopsError, WorkspaceNotFound
 
 if TYPE_CHECKING:
     from .store import Store
@@ -32,6 +32,7 @@ DEFAULT_OBJECTS_URL = ".mlops/objects"
 _SECRET_QUERY = re.compile(
     r"(?i)((?:password|passwd|pwd|secret|token|key|access_key|secret_key|sig|signature)=)([^&\s]+)"
 )
+_SECRET_NAME = re.compile(r"(?i)password|passwd|secret|token|key|credential")
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
 
 
@@ -101,6 +102,12 @@ class Config:
         }
         data.update({k: v for k, v in env.items() if v})
         return cls(**data)
+
+    def __repr__(self) -> str:
+        options = {k: "***" if _SECRET_NAME.search(k) else v for k, v in self.objects_options.items()}
+        return (f"Config(db_url={redact(self.db_url)!r}, objects_url={redact(self.objects_url)!r}, "
+                f"readonly_db_url={redact(self.readonly_db_url) if self.readonly_db_url else None!r}, "
+                f"objects_options={options!r})")
 
     def dump(self) -> str:
         lines = ["# nbmlops workspace; MLOPS_DB_URL and MLOPS_OBJECTS_URL override these."]
@@ -230,13 +237,36 @@ def init_workspace(path: str | Path | None = None, *, db_url: str | None = None,
 
     if path is None:
         path = os.environ.get("MLOPS_HOME") or "."
-    ws, created = Workspace.init(path, db_url=db_url, objects_url=objects_url)
+    try:
+        root = Path(path).expanduser().resolve()
+        if not (root / MLOPS_DIR / CONFIG_FILE).exists():
+            _reach(root, db_url, objects_url)
+        ws, created = Workspace.init(root, db_url=db_url, objects_url=objects_url)
+    except MlopsError:
+        raise
+    except (OSError, ValueError) as e:  # a file where the folder should be, no permission, a NUL byte
+        raise InvalidInput(f"Cannot create a workspace in {str(path)[:200]!r}: {getattr(e, 'strerror', None) or e}.") from None
     store = ws.store()
     where = "SQLite + local objects" if store.dialect == "sqlite" and store.objects.local else f"{store.dialect} + {ws.objects_url.split('://')[0] if '://' in ws.objects_url else 'local'} objects"
     fields = [("database", redact(ws.db_url)), ("objects", redact(ws.objects_url))]
     if created:
         return Message(f"Initialised an nbmlops workspace in {ws.root} ({where}).", "ok", fields)
     return Message(f"{ws.root} is already an nbmlops workspace; nothing changed.", "info", fields)
+
+
+def _reach(root: Path, db_url: str | None, objects_url: str | None) -> None:
+    """Open (and migrate) both stores before a new workspace's config is written, so a bad
+    or unreachable URL leaves no half-made workspace behind."""
+    import shutil
+
+    made = not (root / MLOPS_DIR).exists()
+    candidate = Workspace(root, Config(db_url=db_url or DEFAULT_DB_URL, objects_url=objects_url or DEFAULT_OBJECTS_URL))
+    try:
+        candidate.store().objects.exists("0" * 64)
+    except BaseException:
+        if made:
+            shutil.rmtree(root / MLOPS_DIR, ignore_errors=True)
+        raise
 
 
 def status(*, readonly: bool = False):  # type: ignore[no-untyped-def]

@@ -26,6 +26,9 @@ LAZY_COMMANDS = {
     "run": "nbmlops.commands.runs:run",
     "runs": "nbmlops.commands.runs:runs",
     "autolog": "nbmlops.commands.runs:autolog",
+    "fsck": "nbmlops.commands.integrity:fsck",
+    "gc": "nbmlops.commands.integrity:gc",
+    "audit": "nbmlops.commands.audit:audit",
     "model": "nbmlops.commands.models:model",
     "evaluate": "nbmlops.commands.evaluate:evaluate",
     "job": "nbmlops.commands.jobs:job",
@@ -138,6 +141,24 @@ def cli() -> None:
     before any command below; a name such as `df` then means the notebook
     variable, where the terminal reads a file path.
     """
+
+
+def usage_error(e: click.ClickException, prog: str) -> Exception:
+    """A click parsing error as one sentence (InvalidInput), with where to find help.
+
+    Example:
+        >>> # mlops runs list --limit x -> "Error: Invalid value for '--limit' ... (see mlops runs list --help)"
+    """
+    from ..errors import InvalidInput
+
+    message = " ".join(e.format_message().split())
+    if not message.endswith((".", "?", "!")):
+        message += "."
+    ctx = getattr(e, "ctx", None)
+    if ctx is not None:
+        path = ctx.command_path.split(" ", 1)
+        message += f" (see {prog} {path[1] + ' ' if len(path) > 1 else ''}--help)"
+    return InvalidInput(message)
 
 
 def option_tags(value: tuple[str, ...]) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import click
@@ -121,6 +122,8 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, command: tuple
         raise MlopsError(f"Run {run_.name} ({run_.id[:8]}) {status.lower()}: {type(error).__name__}: {error}")
     if not command:
         raise InvalidInput("Use %%mlops run as a cell magic in a notebook, or give a command: mlops run -- python train.py.")
+    if shutil.which(command[0]) is None:  # before the run exists: a typo records nothing
+        raise InvalidInput(f"Cannot start {command[0]!r}: no such program (check the name and PATH).")
     run_ = start_run(name or os.path.basename(command[0]), tags=tags, notes=notes)
     env = {**os.environ, "MLOPS_RUN_ID": run_.id, "MLOPS_HOME": str(run_.store.workspace.root)}
     try:

@@ -103,6 +103,10 @@ def verify(conn: Connection, *, batch: int = 5000) -> Verdict:
             if recomputed != r.hash:
                 return Verdict(count, r.seq, f"event {r.seq} ({r.action} by {r.username}) was edited after it was written")
             prev, expected_seq, last_seq = r.hash, r.seq + 1, r.seq
-    if last_seq != head_seq or prev != head_hash:
-        return Verdict(count, last_seq + 1, f"events after {last_seq} were deleted (the chain head says {head_seq})")
+    if last_seq < head_seq:
+        return Verdict(count, last_seq + 1, f"event {last_seq + 1} and those after it were deleted (the chain head says {head_seq})")
+    if last_seq > head_seq:
+        return Verdict(count, head_seq + 1, f"event {head_seq + 1} was added outside nbmlops (the chain head says {head_seq})")
+    if prev != head_hash:
+        return Verdict(count, last_seq, f"event {last_seq} was replaced (its hash differs from the chain head's)")
     return Verdict(count)

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from ..errors import PermissionDenied, StoreUnavailable
+from ..errors import IntegrityError, InvalidInput, PermissionDenied, StoreUnavailable
 from ..workspace import redact
 
 BUSY_TIMEOUT_S = 60.0
@@ -34,6 +34,11 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     """
     if url.startswith("sqlite"):
         return _sqlite_engine(url, readonly)
+    if not url.startswith("postgresql"):
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"The database URL {redact(url)} is not supported; nbmlops keeps its metadata in "
+                           "SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://user@host/db).")
     connect_args: dict[str, object] = {}
     if url.startswith("postgresql"):
         connect_args["connect_timeout"] = 10
@@ -96,8 +101,16 @@ def translate(exc: DBAPIError, url: str) -> Exception:
     """Turn a driver error into one sentence (password redacted) when it is the user's to fix."""
     text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     low = text.lower()
+    code = str(getattr(exc.orig, "sqlstate", "") or "")
     if "readonly database" in low or "read-only transaction" in low or "read only" in low:
         return PermissionDenied("This workspace is open read-only; writes are refused.")
+    if code == "42501":  # insufficient_privilege: a role without write grants (dashboards)
+        return PermissionDenied(f"The database refused the write ({redact(text)}); this role may only read.")
+    if isinstance(exc, DataError) or code.startswith("22"):  # data exception: NUL byte, value too long
+        return InvalidInput(f"The database cannot store a value given: {redact(text).rstrip('.')}.")
+    if "file is not a database" in low or "disk image is malformed" in low:
+        return IntegrityError(f"The database at {redact(url)} is damaged or not an SQLite file ({text}); "
+                              "restore it from a backup or point db_url at the right file.")
     if isinstance(exc, OperationalError) and any(
         s in low
         for s in ("unable to open", "could not connect", "connection refused", "connection failed",
@@ -125,6 +138,10 @@ def connection(engine: Engine, *, write: bool, url: str) -> Iterator[Connection]
         if err is e:
             raise
         raise err from None
+    except UnicodeEncodeError as e:  # text decoded with surrogateescape: a file name in another encoding
+        bad = e.object[max(0, e.start - 20):e.end + 20] if isinstance(e.object, str) else ""
+        raise InvalidInput(f"Text that is not valid UTF-8 cannot be used ({bad!r}); "
+                           "rename the file or pass the text in another form.") from None
     finally:
         conn.close()
 

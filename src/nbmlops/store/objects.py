@@ -5,6 +5,13 @@ An object's name is the BLAKE3 digest of its bytes, stored as
 and are renamed into place (local folders), or are a single PUT (object stores,
 where a PUT is atomic), so a reader never sees half an object and writing the
 same bytes twice stores them once.
+
+Garbage collection deletes unreferenced objects older than a grace period.
+Writing bytes that are already stored is a "dedup hit": the object is not
+written again, but it is *freshened* (its modification time moved to now) when
+it is older than ``FRESHEN_AFTER_S``, so a commit about to reference an old
+unreferenced object can never lose it to a concurrent ``mlops gc`` (git does
+the same). If the object vanished in between, it is written again.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from ..errors import IntegrityError, InvalidInput, MissingDependency, NotFound, 
 from ..workspace import redact
 
 CHUNK = 1 << 20
+FRESHEN_AFTER_S = 600.0  # gc's smallest safe grace period is this plus the longest commit
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -91,13 +99,35 @@ class ObjectStore:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
 
+    def _keep_existing(self, key: str) -> bool:
+        """Whether ``key`` is already stored; an old one is freshened so gc keeps it (see the module doc)."""
+        import time
+
+        if self.local:
+            try:
+                if os.path.getmtime(key) < time.time() - FRESHEN_AFTER_S:
+                    os.utime(key)
+                return True
+            except FileNotFoundError:
+                return False
+        try:
+            info = self._call(self.fs.info, key)
+        except FileNotFoundError:
+            return False
+        if _modified(info) < time.time() - FRESHEN_AFTER_S:
+            if hasattr(self.fs, "setxattr"):  # S3: a server-side copy onto itself renews LastModified
+                self._call(self.fs.setxattr, key, freshened=str(int(time.time())))
+            else:
+                return False  # no cheap way to renew it: write it again
+        return True
+
     # ------------------------------------------------------------ writing
 
     def put(self, data: bytes | bytearray | memoryview) -> str:
         """Store bytes; returns their digest. Storing the same bytes again is free."""
         digest = digest_bytes(data)
         key = self.key(digest)
-        if self._exists_key(key):
+        if self._keep_existing(key):
             return digest
         self._write(key, bytes(data) if not isinstance(data, bytes) else data)
         return digest
@@ -106,7 +136,7 @@ class ObjectStore:
         """Like :meth:`put`, also saying whether the bytes were new to the store."""
         digest = digest_bytes(data)
         key = self.key(digest)
-        if self._exists_key(key):
+        if self._keep_existing(key):
             return digest, False
         self._write(key, data)
         return digest, True
@@ -126,7 +156,7 @@ class ObjectStore:
             raise InvalidInput(f"Cannot read {path}: {e.strerror or e}.") from None
         digest = hasher.hexdigest()
         key = self.key(digest)
-        if not self._exists_key(key):
+        if not self._keep_existing(key):
             self._call(self.fs.put_file, str(path), key)
         return digest, size
 
@@ -141,7 +171,7 @@ class ObjectStore:
                 os.unlink(tmp)
 
     def _publish(self, tmp: str, key: str) -> None:
-        if not os.path.exists(key):
+        if not self._keep_existing(key):
             self._parent(key)
             os.replace(tmp, key)  # atomic: readers see no object or the whole object
 
@@ -219,30 +249,39 @@ class ObjectStore:
         key = self.key(digest)
         if self.local:
             return os.path.getmtime(key)
-        info = self._call(self.fs.info, key)
-        modified = info.get("LastModified") or info.get("mtime") or info.get("created")
-        return modified.timestamp() if hasattr(modified, "timestamp") else float(modified or 0)
+        return _modified(self._call(self.fs.info, key))
 
     def __iter__(self) -> Iterator[str]:
         """Every digest in the store (temporary files excluded)."""
+        for digest, _size, _mtime in self.entries():
+            yield digest
+
+    def entries(self) -> Iterator[tuple[str, int, float]]:
+        """``(digest, size, modified epoch seconds)`` of every object, from one listing."""
         if self.local:
             if not os.path.isdir(self.root):
                 return
             for prefix in sorted(os.listdir(self.root)):
                 if len(prefix) != 2:
                     continue
-                for rest in sorted(os.listdir(f"{self.root}/{prefix}")):
-                    if _DIGEST.match(prefix + rest):
-                        yield prefix + rest
+                with os.scandir(f"{self.root}/{prefix}") as found:
+                    for entry in sorted(found, key=lambda e: e.name):
+                        if _DIGEST.match(prefix + entry.name):
+                            try:
+                                st = entry.stat()
+                            except FileNotFoundError:  # deleted while listing
+                                continue
+                            yield prefix + entry.name, st.st_size, st.st_mtime
             return
+        self.fs.invalidate_cache(self.root)  # a cached listing would miss new and freshened objects
         try:
-            found = self._call(self.fs.find, self.root)
+            found = self._call(self.fs.find, self.root, detail=True)
         except FileNotFoundError:
             return
-        for path in sorted(found):
+        for path, info in sorted(found.items()):
             parts = path.rstrip("/").split("/")
             if len(parts) >= 2 and _DIGEST.match(parts[-2] + parts[-1]):
-                yield parts[-2] + parts[-1]
+                yield parts[-2] + parts[-1], int(info.get("size") or 0), _modified(info)
 
     def delete(self, digest: str) -> None:
         key = self.key(digest)
@@ -254,22 +293,59 @@ class ObjectStore:
         else:
             self._call(self.fs.rm_file, key)
 
+    def delete_if_older(self, digest: str, cutoff: float) -> bool:
+        """Delete the object unless it was written or freshened since ``cutoff``; returns whether it was.
+
+        On a local folder the object is first renamed aside, then its time is
+        checked: a writer freshening it at that moment either did so before
+        the rename (the time is new: it is put back) or after (it finds no
+        file and writes the object again), so a reused object is never lost.
+        """
+        key = self.key(digest)
+        if not self.local:
+            try:
+                if _modified(self._call(self.fs.info, key)) >= cutoff:
+                    return False
+                self._call(self.fs.rm_file, key)
+            except FileNotFoundError:
+                return False
+            return True
+        aside = f"{self._tmp_path()}-gc"
+        try:
+            os.rename(key, aside)
+        except FileNotFoundError:
+            return False
+        if os.path.getmtime(aside) >= cutoff:
+            os.replace(aside, key)  # freshened just now: a commit needs it
+            return False
+        os.unlink(aside)
+        return True
+
+    def temporaries(self) -> list[tuple[str, float]]:
+        """``(path, modified)`` of temporary files: writes in progress, or left by killed writers."""
+        tmp = f"{self.root}/tmp"
+        if not self.local or not os.path.isdir(tmp):
+            return []  # object stores write with one atomic PUT: nothing temporary
+        found = []
+        for name in os.listdir(tmp):
+            try:
+                found.append((f"{tmp}/{name}", os.path.getmtime(f"{tmp}/{name}")))
+            except FileNotFoundError:
+                pass
+        return found
+
     def delete_stale_temporaries(self, older_than: float) -> int:
         """Remove temporary files left by killed writers; returns how many."""
         import time
 
-        tmp = f"{self.root}/tmp"
-        if not self.local or not os.path.isdir(tmp):
-            return 0
         removed = 0
-        for name in os.listdir(tmp):
-            path = f"{tmp}/{name}"
-            try:
-                if os.path.getmtime(path) < time.time() - older_than:
+        for path, modified in self.temporaries():
+            if modified < time.time() - older_than:
+                try:
                     os.unlink(path)
                     removed += 1
-            except FileNotFoundError:
-                pass
+                except FileNotFoundError:
+                    pass
         return removed
 
     def write_many(self, blobs: Iterable[bytes]) -> list[str]:
@@ -284,7 +360,7 @@ class ObjectStore:
             elif self.local:
                 self.put(data)
         if pending:
-            missing = {self.key(d): b for d, b in pending.items() if not self._exists_key(self.key(d))}
+            missing = {self.key(d): b for d, b in pending.items() if not self._keep_existing(self.key(d))}
             if missing:
                 self._call(self.fs.pipe, missing)
         return digests
@@ -305,3 +381,9 @@ class ObjectStore:
             if type(e).__module__.split(".")[0] in ("botocore", "aiobotocore", "aiohttp", "s3fs"):
                 raise StoreUnavailable(f"Cannot reach the object store {redact(self.url)}: {redact(str(e))}.") from None
             raise
+
+
+def _modified(info: dict[str, Any]) -> float:
+    """An fsspec ``info`` dict's modification time as epoch seconds."""
+    modified = info.get("LastModified") or info.get("mtime") or info.get("created")
+    return modified.timestamp() if hasattr(modified, "timestamp") else float(modified or 0)
