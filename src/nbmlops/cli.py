@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if isinstance(rv, Result):
         click.echo(rv.to_json() if session.json else str(rv).rstrip("\n"))
         # a result can carry a verdict (a failed job, a failed validation): shown, then exit non-zero
-        code = getattr(rv, "exit_code", 0)
+        code = rv.exit_code
         if code:
             sys.exit(code)
     elif isinstance(rv, int) and rv:

@@ -376,8 +376,13 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        """The command line's exit status after printing this result (non-zero for a report of damage)."""
-        return 0
+        """The command line's exit status after printing this result: non-zero for a report of damage, a
+        failed job or validation. A command may set it for a verdict its options decide (``--fail-on``)."""
+        return int(self.__dict__.get("_exit_code", 0))
+
+    @exit_code.setter
+    def exit_code(self, value: int) -> None:
+        self.__dict__["_exit_code"] = int(value)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-able data."""

@@ -404,8 +404,10 @@ def compare_runs(refs: Sequence[str], *, store: Store | None = None) -> RunCompa
     Example:
         >>> compare_runs(["3f2a", "9bc1"])  # doctest: +SKIP
     """
-    if isinstance(refs, str) or len(refs) < 2:
-        raise InvalidInput("Give at least two runs to compare, as a list of run ids.")
+    if isinstance(refs, str):
+        raise InvalidInput(f"Give the runs to compare as a list of run ids, not one text {refs[:40]!r}.")
+    if len(refs) < 2:
+        raise InvalidInput("Give at least two runs to compare.")
     store = store or open_current()
     with store.read() as conn:
         rows = [resolve_run(conn, ref) for ref in refs]

@@ -170,6 +170,10 @@ def _copy_into(store: Store, target: Store, switch: bool) -> WorkspaceCopy:
             counts[table.name] = _copy_table(source, conn, table)
             if target.dialect == "postgresql":
                 _reset_sequences(conn, table)
+        # the copied chain goes on in the target: the copy itself is its next event
+        target.audit(conn, "workspace.copy", "workspace", str(store.workspace.root), source_db=redact(store.db_url),
+                     source_objects=redact(store.objects.url), rows=sum(counts.values()), objects=objects)
+    counts["audit_events"] += 1
     with target.read() as conn:
         landed = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
     if landed != counts:

@@ -78,7 +78,7 @@ def show(ref: str) -> Result:
 @click.option("--sample", default=5, show_default=True, help="Rows shown per kind of row change.")
 def diff(a: str, b: str, key: str | None, sample: int) -> Result:
     """Compare two versions: schema, row counts, per-column statistics; with --key, the rows that changed."""
-    from ..data.diff import diff as diff_
+    from ..data.comparison import diff as diff_
 
     return diff_(a, b, key=key, sample=sample)
 
@@ -153,6 +153,6 @@ def tag(ref: str, tag: str, remove: bool) -> Result:
 @click.argument("ref")
 def lineage(ref: str) -> Result:
     """Show the runs that produced a version (and what they read) and the runs that read it."""
-    from ..data.lineage import lineage as lineage_
+    from ..data.provenance import lineage as lineage_
 
     return lineage_(ref)

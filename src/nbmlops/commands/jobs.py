@@ -55,7 +55,7 @@ def _execution_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _verdict(result: Result, failed: bool) -> Result:
     """Let the command line exit non-zero after printing a result whose outcome is a failure."""
-    result.exit_code = 1 if failed else 0  # type: ignore[attr-defined]
+    result.exit_code = 1 if failed else 0
     return result
 
 

@@ -65,7 +65,7 @@ def check(name: str, data: str, fail_on: str | None) -> Result:
 
     result = run_check(name, resolve(data), label=data, in_notebook=session().in_notebook)
     if fail_on is not None and RANK[result.status] >= RANK[fail_on.upper()]:
-        result.exit_code = 1  # type: ignore[attr-defined]
+        result.exit_code = 1
     return result
 
 

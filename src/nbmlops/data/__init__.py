@@ -24,8 +24,8 @@ _LAZY = {
     "load": "reading", "iter_batches": "reading", "checkout": "reading",
     "resolve": "versions", "VersionInfo": "versions", "set_tag": "versions", "remove_tag": "versions",
     "log": "views", "list_datasets": "views", "show": "views",
-    "lineage": "lineage",
-    "diff": "diff",
+    "lineage": "provenance",
+    "diff": "comparison",
     "infer_schema": "validation", "validate": "validation",
 }
 
