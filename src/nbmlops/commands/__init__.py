@@ -30,6 +30,7 @@ LAZY_COMMANDS = {
     "job": "nbmlops.commands.jobs:job",
     "drift": "nbmlops.commands.drift:drift",
     "monitor": "nbmlops.commands.monitor:monitor",
+    "panel": "nbmlops.commands.panels:panel",
 }
 
 
