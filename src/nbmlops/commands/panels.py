@@ -6,7 +6,7 @@ import click
 
 from ..errors import InvalidInput
 from ..result import Result
-from . import Group, session
+from . import Group, resolve, session
 
 
 def _need_notebook(what: str, instead: str) -> None:
@@ -28,3 +28,49 @@ def runs(filter_: str | None) -> Result:
     from ..panels.runs_view import runs as make
 
     return make(filter_)
+
+
+@panel.command()
+@click.argument("name")
+def models(name: str) -> Result:
+    """A model's versions, aliases, gates and approvals, with buttons to request and approve promotions."""
+    _need_notebook("models", f"mlops model show {name}")
+    from ..panels.models_view import models as make
+
+    return make(name)
+
+
+@panel.command()
+@click.argument("source")
+@click.argument("current", required=False)
+def drift(source: str, current: str | None) -> Result:
+    """Per-column drift of a stored evaluation (drift 12) or of two references (drift loans@3 loans@4).
+
+    Click a column for its reference and current histograms.
+    """
+    _need_notebook("drift", "mlops drift compare or mlops evaluate show")
+    from ..panels.drift_view import drift as make
+
+    if current is None:
+        return make(source)
+    return make(resolve(source), resolve(current))
+
+
+@panel.command()
+@click.argument("evaluation")
+def bias(evaluation: str) -> Result:
+    """Group metrics of a stored bias evaluation as bars with the threshold line."""
+    _need_notebook("bias", f"mlops evaluate show {evaluation}")
+    from ..panels.bias_view import bias as make
+
+    return make(evaluation)
+
+
+@panel.command()
+@click.option("--limit", "-n", default=100, show_default=True, help="Jobs to show, newest first.")
+def jobs(limit: int) -> Result:
+    """Running and recent jobs and sweeps with their progress; refreshes while any job runs."""
+    _need_notebook("jobs", "mlops job list")
+    from ..panels.jobs_view import jobs as make
+
+    return make(limit)

@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..errors import MlopsError
-from ..result import Block, Note, Result, render_html
+from ..result import Block, Chart, Note, Result, render_html
 
 _TONE_COLOURS = {"info": "#1f5fa8", "ok": "#1a7f37", "warn": "#9a6700", "alert": "#b42318"}
 
@@ -69,8 +69,10 @@ class Messages(widgets.HTML):  # type: ignore[misc]
         colour = _TONE_COLOURS.get(tone, "#333")
         self.value = f'<p class="nbm-say nbm-say-{tone}" style="color:{colour}">{html.escape(text)}</p>'
 
-    def show_result(self, result: Result) -> None:
-        self.value = render_html(result.blocks())
+    def show_result(self, result: Result | list[Block]) -> None:
+        """The tables and sentences of a Result (charts need a ChartArea: an HTML widget runs no script)."""
+        blocks = result.blocks() if isinstance(result, Result) else result
+        self.value = render_html(b for b in blocks if not isinstance(b, Chart))
 
     def clear(self) -> None:
         self.value = ""
