@@ -58,14 +58,15 @@ _LAZY = {
 _ALIASES = {"init": ("nbmlops.workspace", "init_workspace"), "status": ("nbmlops.workspace", "status")}
 # namespaces of the API, imported on first use: mo.models.register(...), mo.evaluate.bias(...)
 _SUBMODULES = {"models": "nbmlops.registry", "evaluate": "nbmlops.evaluate", "jobs": "nbmlops.jobs",
-               "drift": "nbmlops.drift", "monitor": "nbmlops.monitor", "panels": "nbmlops.panels"}
+               "drift": "nbmlops.drift", "monitor": "nbmlops.monitor", "panels": "nbmlops.panels",
+               "dashboards": "nbmlops.dashboards"}
 
 __all__ = [  # noqa: RUF022 - grouped by concept
     "load_ipython_extension", "init", "status", "Workspace",
     "start_run", "end_run", "active_run", "Run", "log_metric", "log_metrics", "log_param", "log_params",
     "set_tag", "set_tags", "tag_run", "log_artifact", "note", "autolog",
     "list_runs", "get_run", "compare_runs", "metric_history", "load_artifact",
-    "models", "evaluate", "jobs", "run_job", "drift", "monitor", "panels",
+    "models", "evaluate", "jobs", "run_job", "drift", "monitor", "panels", "dashboards",
     "MlopsError", "InvalidInput", "NotFound", "Ambiguous", "WorkspaceNotFound", "Conflict",
     "IntegrityError", "StoreUnavailable", "MissingDependency", "PermissionDenied", "GateFailed",
 ]

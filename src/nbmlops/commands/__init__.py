@@ -31,6 +31,7 @@ LAZY_COMMANDS = {
     "drift": "nbmlops.commands.drift:drift",
     "monitor": "nbmlops.commands.monitor:monitor",
     "panel": "nbmlops.commands.panels:panel",
+    "dashboard": "nbmlops.commands.dashboards:dashboard",
 }
 
 

@@ -48,7 +48,7 @@ def drift(source: str, current: str | None) -> Result:
 
     Click a column for its reference and current histograms.
     """
-    _need_notebook("drift", "mlops drift compare or mlops evaluate show")
+    _need_notebook("drift", "mlops drift or mlops evaluate show")
     from ..panels.drift_view import drift as make
 
     if current is None:
