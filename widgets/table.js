@@ -210,6 +210,9 @@ function render({ model, el: host }) {
   });
   chooseBtn.addEventListener("click", () => { chooser.hidden = !chooser.hidden; });
   viewport.addEventListener("scroll", schedule);
+  // the view is often created before it is laid out (height 0): draw again once it has a size
+  const resized = new ResizeObserver(schedule);
+  resized.observe(viewport);
 
   model.on("msg:custom", (msg) => {
     if (msg.type !== "rows" || msg.generation !== model.get("generation")) return;
@@ -239,7 +242,7 @@ function render({ model, el: host }) {
   drawHead();
   drawChooser();
   drawRows();
-  return () => { if (frame) cancelAnimationFrame(frame); };
+  return () => { resized.disconnect(); if (frame) cancelAnimationFrame(frame); };
 }
 
 export default { render };
