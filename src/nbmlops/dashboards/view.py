@@ -66,8 +66,7 @@ class DashboardView(Result):
             tone = "ok" if met == len(self.goals) else "alert"
             out.append(Note(f"{met} of {len(self.goals)} goals are met.", tone))
             rows = [[g.goal, g.target, g.value, _goal_cell(g), g.sentence] for g in self.goals]
-            out.append(Table(["goal", "target", "current", "status", "what it means"], rows,
-                             marked_rows={i for i, g in enumerate(self.goals) if not g.met}))
+            out.append(Table(["goal", "target", "current", "status", "what it means"], rows))
         out.append(Heading("Trend over versions", 3))
         if self.trend is None:
             out.append(Note("Only one version has these numbers so far; the trend appears with the next version."))
