@@ -10,14 +10,36 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Connection, Table
 
-from nbmlops.store import Store, meta
+if TYPE_CHECKING:  # generate() runs in the peers' venv too, which has no nbmlops
+    from sqlalchemy import Connection, Table
+
+    from nbmlops.store import Store
 
 PENALTIES = ["l1", "l2", "elasticnet"]
 MODELS = ["rf", "gbm", "logreg", "svm"]
+
+
+def generate(n: int, *, n_params: int = 20, n_metrics: int = 10, seed: int = 0) -> dict[str, Any]:
+    """The runs' values, seeded: ids, text params, number params, accuracy and the other metrics."""
+    rng = np.random.default_rng(seed)
+    return {"ids": [uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | i).hex for i in range(n)],
+            "accuracy": rng.uniform(0.6, 0.99, n).tolist(),
+            "numbers": rng.uniform(0, 10, (n, max(0, n_params - 2))).round(4).tolist(),
+            "others": rng.normal(0, 1, (n, n_metrics)).tolist(),
+            "models": [MODELS[i % len(MODELS)] for i in range(n)],
+            "penalties": [PENALTIES[i % len(PENALTIES)] for i in range(n)]}
+
+
+def metric_key(j: int) -> str:
+    return "accuracy" if j == 0 else "loss" if j == 1 else f"m{j}"
+
+
+def loss_value(accuracy: float, step: int) -> float:
+    return float(1.0 - accuracy + 1.0 / (step + 1))
 
 
 def bulk_runs(store: Store, n: int, *, n_params: int = 20, n_metrics: int = 10, loss_steps: int = 10,
@@ -27,12 +49,11 @@ def bulk_runs(store: Store, n: int, *, n_params: int = 20, n_metrics: int = 10, 
     Params: ``model`` and ``penalty`` (text), ``p2``... (numbers). Metrics: ``accuracy``
     (one point), ``loss`` (``loss_steps`` points, falling), ``m2``... (one point).
     """
-    rng = np.random.default_rng(seed)
-    ids = [uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | i).hex for i in range(n)]
+    from nbmlops.store import meta
+
+    data = generate(n, n_params=n_params, n_metrics=n_metrics, seed=seed)
+    ids, accuracy, numbers, others = data["ids"], data["accuracy"], data["numbers"], data["others"]
     starts = start + np.arange(n) * 60.0
-    accuracy = rng.uniform(0.6, 0.99, n)
-    numbers = rng.uniform(0, 10, (n, max(0, n_params - 2))).round(4).tolist()
-    others = rng.normal(0, 1, (n, n_metrics)).tolist()
     run_rows, param_rows, metric_rows, latest_rows = [], [], [], []
     for i, run_id in enumerate(ids):
         t0 = float(starts[i])
@@ -40,19 +61,19 @@ def bulk_runs(store: Store, n: int, *, n_params: int = 20, n_metrics: int = 10, 
                          "parent_id": None, "username": "tester", "host": "bench", "pid": None, "pid_start": None,
                          "start_time": t0, "end_time": t0 + 30.0, "heartbeat": t0 + 30.0, "notes": "",
                          "context": None, "error": None})
-        for key, text in (("model", MODELS[i % len(MODELS)]), ("penalty", PENALTIES[i % len(PENALTIES)])):
+        for key, text in (("model", data["models"][i]), ("penalty", data["penalties"][i])):
             param_rows.append({"run_id": run_id, "key": key, "value": text, "value_json": json.dumps(text),
                                "value_num": None, "note": None})
         for j, number in enumerate(numbers[i], start=2):
             param_rows.append({"run_id": run_id, "key": f"p{j}", "value": repr(number), "value_json": repr(number),
                                "value_num": number, "note": None})
         for j in range(n_metrics):
-            key = "accuracy" if j == 0 else "loss" if j == 1 else f"m{j}"
+            key = metric_key(j)
             steps = loss_steps if key == "loss" else 1
             last = 0.0
             for step in range(steps):
                 last = float(accuracy[i]) if key == "accuracy" else (
-                    float(1.0 - accuracy[i] + 1.0 / (step + 1)) if key == "loss" else j + others[i][j])
+                    loss_value(accuracy[i], step) if key == "loss" else j + others[i][j])
                 metric_rows.append({"run_id": run_id, "key": key, "value": last, "step": step,
                                     "timestamp": t0 + step})
             latest_rows.append({"run_id": run_id, "key": key, "value": last, "step": steps - 1,
@@ -65,7 +86,7 @@ def bulk_runs(store: Store, n: int, *, n_params: int = 20, n_metrics: int = 10, 
     return ids
 
 
-def _insert_many(conn: Connection, table: Table, rows: list[dict[str, object]]) -> None:
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """One driver-level executemany (SQLAlchemy's per-row parameter processing is most of the time)."""
     names = list(rows[0])
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
