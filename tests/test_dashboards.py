@@ -118,3 +118,25 @@ def test_a_missing_database_shows_a_sentence_not_a_traceback(churn, workspace, c
     [html] = displayed
     assert "This dashboard cannot be shown right now: Cannot reach the database" in html.data
     assert "Traceback" not in html.data
+
+
+def test_dashboard_reads_every_backend_and_writes_on_none(backend, monkeypatch) -> None:
+    frame = churn_frame()
+    with mo.start_run(name="train") as run:
+        mo.log_metric("accuracy", 0.9)
+    mo.models.register(fit_classifier(frame), "churn", run=run.id)
+    mo.dashboards.publish("churn", ["accuracy>=0.85"])
+    store = backend.store()
+    before = store_state(store)
+    monkeypatch.setenv("MLOPS_READONLY", "1")
+    from nbmlops.store import forget_stores
+
+    forget_stores()
+    readonly = open_current()
+    view = overview("churn", ["accuracy>=0.85"], store=readonly)
+    assert view.goals[0].value == 0.9 and view.goals[0].met is True and view.production is None
+    with pytest.raises(PermissionDenied, match="read-only"), readonly.read() as conn:  # the database refuses too
+        conn.exec_driver_sql("DELETE FROM audit_events")
+    monkeypatch.delenv("MLOPS_READONLY")
+    forget_stores()
+    assert store_state(backend.store()) == before

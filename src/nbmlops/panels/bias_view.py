@@ -34,7 +34,8 @@ class BiasPanel(Panel):
         self.metric = widgets.Dropdown(options=[(SHORT[m], m) for m in self.metrics], value=self.metrics[0],
                                        description="metric", layout=widgets.Layout(width="320px"))
         self.chart = ChartArea()
-        self.table = TableWidget(StaticSource(*self._table(0)), multi=False, show_filter=False, height=200)
+        self.source = StaticSource(*self._table(0))
+        self.table = TableWidget(self.source, multi=False, show_filter=False, height=200)
         self.section.observe(lambda _c: self.draw(), names="value")
         self.metric.observe(lambda _c: self.draw(), names="value")
         self.draw()
@@ -67,7 +68,7 @@ class BiasPanel(Panel):
                                    line=line if line == line else None, line_text=text, flag_below=below,
                                    small=[g["small"] for g in groups]))
         columns, rows = self._table(index)
-        self.table.source._columns, self.table.source.rows = columns, rows  # type: ignore[attr-defined]
+        self.source.replace(columns, rows)
         self.table.refresh()
 
 

@@ -1,4 +1,4 @@
-"""Plotly figures of the panels, as plain dicts: metric curves, parallel coordinates, trends.
+"""Plotly figures of the panels, as plain dicts: metric curves and parallel coordinates.
 
 Dicts need no plotly import to build; :class:`~nbmlops.panels.frame.ChartArea`
 turns them into figures when it shows them.
@@ -67,20 +67,3 @@ def parallel(runs: Sequence[dict[str, Any]], params: Sequence[str], metric: str,
               "margin": {"l": 70, "r": 70, "t": 80, "b": 40}}
     return {"data": [{"type": "parcoords", "dimensions": dims, "line": line}], "layout": layout}
 
-
-def trend(labels: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str,
-          targets: dict[str, float] | None = None, height: int = 320) -> dict[str, Any]:
-    """Each metric over model versions, with its goal as a dashed line of the same colour."""
-    data: list[dict[str, Any]] = []
-    shapes = []
-    for i, (name, values) in enumerate(series.items()):
-        colour = PALETTE[i % len(PALETTE)]
-        data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": list(labels),
-                     "y": [v if v is not None and math.isfinite(v) else None for v in values],
-                     "line": {"color": colour, "width": 2}})
-        if targets and name in targets:
-            shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": targets[name],
-                           "y1": targets[name], "line": {"dash": "dash", "color": colour, "width": 1.5}})
-    layout = {**LAYOUT, "height": height, "title": {"text": title}, "shapes": shapes,
-              "xaxis": {"title": {"text": "model version"}, "type": "category"}}
-    return {"data": data, "layout": layout}

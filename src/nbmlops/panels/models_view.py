@@ -160,7 +160,7 @@ class ModelsPanel(Panel):
         assert isinstance(overview, ModelOverview)
         self.overview = overview
         self.fallback = overview
-        self.source._columns, self.source.rows = version_rows(overview)
+        self.source.replace(*version_rows(overview))
         self.table.refresh()
         self.table.selected = selected
         self.refresh_header()

@@ -168,6 +168,10 @@ class StaticSource:
     def columns(self, chosen: Sequence[str]) -> list[dict[str, Any]]:
         return self._columns
 
+    def replace(self, columns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+        """New content (the table shows it after its ``refresh()``)."""
+        self._columns, self.rows = columns, rows
+
     def page(self, filter: str, sort: Sequence[str], chosen: Sequence[str], offset: int,
              limit: int) -> tuple[int, list[dict[str, Any]]]:
         rows = self.rows
