@@ -213,6 +213,20 @@ def list_runs(filter: str | None = None, sort: str | Sequence[str] | None = None
     )
 
 
+def run_keys(*, store: Store | None = None) -> dict[str, list[str]]:
+    """Every param and metric name logged in the workspace (the columns a runs table can offer).
+
+    Example:
+        >>> run_keys()["metrics"]  # doctest: +SKIP
+        ['accuracy', 'loss']
+    """
+    store = store or open_current()
+    with store.read() as conn:
+        p_keys = conn.execute(select(params.c.key).distinct().order_by(params.c.key)).scalars().all()
+        m_keys = conn.execute(select(latest_metrics.c.key).distinct().order_by(latest_metrics.c.key)).scalars().all()
+    return {"params": list(p_keys), "metrics": list(m_keys)}
+
+
 def _comparisons(node: Any) -> list[query.Cmp]:
     if node is None:
         return []
@@ -528,5 +542,5 @@ def summarize(run_id: str, *, store: Store | None = None) -> Message:
     return Message(f"Run {r['name']} ({r['id'][:8]}) {r['status'].lower()} in {fmt_duration(r['duration_s'])}.", tone, fields)
 
 
-__all__ = ["list_runs", "get_run", "compare_runs", "metric_history", "load_artifact", "reap_dead_runs",
+__all__ = ["list_runs", "run_keys", "get_run", "compare_runs", "metric_history", "load_artifact", "reap_dead_runs",
            "save_artifact", "summarize", "RunList", "RunDetail", "RunComparison", "MetricHistory"]

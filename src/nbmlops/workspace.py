@@ -155,7 +155,11 @@ class Workspace:
 
     @classmethod
     def find(cls, start: str | Path | None = None, *, readonly: bool = False) -> Workspace:
-        """The workspace for ``start`` (default: ``MLOPS_HOME`` or the current folder)."""
+        """The workspace for ``start`` (default: ``MLOPS_HOME`` or the current folder).
+
+        ``MLOPS_READONLY=1`` makes every workspace of the process read-only (dashboards run so).
+        """
+        readonly = readonly or os.environ.get("MLOPS_READONLY", "").lower() in ("1", "true", "yes")
         home = os.environ.get("MLOPS_HOME")
         if home and start is None:
             root = Path(home).expanduser().resolve()

@@ -35,6 +35,8 @@ LAZY_COMMANDS = {
     "drift": "nbmlops.commands.drift:drift",
     "monitor": "nbmlops.commands.monitor:monitor",
     "data": "nbmlops.commands.data:data",
+    "panel": "nbmlops.commands.panels:panel",
+    "dashboard": "nbmlops.commands.dashboards:dashboard",
 }
 
 

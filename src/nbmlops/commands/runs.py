@@ -94,12 +94,14 @@ def artifact(ref: str, name: str, out: str) -> Result:
 @click.option("--name", help="Run name (default: the notebook or script name).")
 @click.option("--tag", "tag_items", multiple=True, metavar="KEY=VALUE", help="Tag the run (repeatable).")
 @click.option("--notes", default="", help="A note to keep with the run.")
+@click.option("--live", is_flag=True, help="In a notebook, chart the metrics while the cell runs.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def run(name: str | None, tag_items: tuple[str, ...], notes: str, command: tuple[str, ...]) -> Result:
+def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, command: tuple[str, ...]) -> Result:
     """Track a notebook cell (%%mlops run) or a command (mlops run -- python train.py) as one run.
 
     Code inside logs with mo.log_metric / mo.log_params / mo.log_artifact; the
-    run fails if the cell raises or the command exits non-zero.
+    run fails if the cell raises or the command exits non-zero. With --live the
+    cell shows its metrics as a chart that updates while the cell runs.
     """
     from ..runs import summarize
     from ..tracking import start_run
@@ -108,18 +110,31 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, command: tuple
     tags = option_tags(tag_items)
     if s.cell is not None:
         run_ = start_run(name, tags=tags, notes=notes)
+        view = None
+        if live:
+            from IPython.display import display
+
+            from ..panels.live_view import live as live_view
+
+            view = live_view(run_)
+            display(view)
         try:
             outcome = s.shell.run_cell(s.cell, store_history=False)
         except BaseException as e:
             run_.end("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED", f"{type(e).__name__}: {e}")
+            if view is not None:
+                view.stop()
             raise
         error = outcome.error_before_exec or outcome.error_in_exec
+        status = "FINISHED" if error is None else "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+        run_.end(status, None if error is None else f"{type(error).__name__}: {error}")
+        if view is not None:
+            view.stop()  # after end(): the last points are written and the status is final
         if error is None:
-            run_.end("FINISHED")
             return summarize(run_.id)
-        status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
-        run_.end(status, f"{type(error).__name__}: {error}")
         raise MlopsError(f"Run {run_.name} ({run_.id[:8]}) {status.lower()}: {type(error).__name__}: {error}")
+    if live:
+        raise InvalidInput("--live draws a chart in a notebook; in a terminal, follow a run with mlops runs show.")
     if not command:
         raise InvalidInput("Use %%mlops run as a cell magic in a notebook, or give a command: mlops run -- python train.py.")
     if shutil.which(command[0]) is None:  # before the run exists: a typo records nothing

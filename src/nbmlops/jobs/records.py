@@ -211,7 +211,7 @@ def load_sweep(conn: Any, sweep: JobResult) -> SweepResult:
         entries.append(_entry(point, job, keys, job.parameters))
     return SweepResult(sweep.run_id, sweep.name, sweep.notebook, sweep.status, spec.get("executor", ""), keys,
                        spec.get("metric"), spec.get("goal", "max"), _rank(entries, spec.get("metric"), spec.get("goal", "max")),
-                       sweep.duration_s, sweep.error, spec.get("seed"))
+                       sweep.duration_s, sweep.error, spec.get("seed"), spec.get("points"))
 
 
 # ---------------------------------------------------------------- log and output

@@ -85,6 +85,7 @@ class SweepResult(Result):
     duration_s: float | None
     error: str | None = None
     seed: int | None = None
+    planned: int | None = None  # points the sweep was asked to run (more than `points` while it runs)
 
     @property
     def best(self) -> dict[str, Any] | None:
