@@ -63,7 +63,8 @@ _ALIASES = {"init": ("nbmlops.workspace", "init_workspace"), "status": ("nbmlops
 # namespaces of the API, imported on first use: mo.models.register(...), mo.evaluate.bias(...)
 _SUBMODULES = {"models": "nbmlops.registry", "evaluate": "nbmlops.evaluate", "jobs": "nbmlops.jobs",
                "drift": "nbmlops.drift", "monitor": "nbmlops.monitor", "data": "nbmlops.data",
-               "panels": "nbmlops.panels", "dashboards": "nbmlops.dashboards"}
+               "panels": "nbmlops.panels", "dashboards": "nbmlops.dashboards",
+               "interop": "nbmlops.interop"}
 
 __all__ = [  # noqa: RUF022 - grouped by concept
     "load_ipython_extension", "init", "status", "Workspace",
@@ -71,7 +72,7 @@ __all__ = [  # noqa: RUF022 - grouped by concept
     "set_tag", "set_tags", "tag_run", "log_artifact", "note", "autolog",
     "list_runs", "get_run", "compare_runs", "metric_history", "load_artifact",
     "fsck", "gc", "audit_log", "verify_audit",
-    "models", "evaluate", "jobs", "run_job", "drift", "monitor", "data", "panels", "dashboards",
+    "models", "evaluate", "jobs", "run_job", "drift", "monitor", "data", "panels", "dashboards", "interop",
     "MlopsError", "InvalidInput", "NotFound", "Ambiguous", "WorkspaceNotFound", "Conflict",
     "IntegrityError", "StoreUnavailable", "MissingDependency", "PermissionDenied", "GateFailed",
 ]

@@ -138,6 +138,21 @@ def _encode_path(path: Path, name: str | None) -> list[Encoded]:
     raise NotFound(f"No file or folder named {str(path)!r}; to store text, pass name='notes.txt'.")
 
 
+def media_type_of(name: str) -> str:
+    """The media type of a stored file by its name, knowing the names :func:`encode` gives.
+
+    Example:
+        >>> media_type_of("plots/figure.plotly.json")
+        'application/vnd.plotly.v1+json'
+    """
+    lowered = name.lower()
+    if lowered.endswith(".plotly.json"):
+        return PLOTLY
+    if lowered.endswith(".parquet"):
+        return PARQUET
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
 def decode(data: bytes, media_type: str) -> Any:
     """Rebuild the logged object: a DataFrame, a plotly figure, JSON data, text, or bytes."""
     if media_type == PARQUET:

@@ -74,6 +74,16 @@ def _advance_latest(conn: Connection) -> Any:
 
 def write_points(store: Store, points: list[Point]) -> None:
     """Insert metric points and advance each series' latest value, in one transaction."""
+
+    def transaction() -> None:
+        with store.write() as conn:
+            insert_points(conn, points)
+
+    retrying(transaction)
+
+
+def insert_points(conn: Connection, points: list[Point]) -> None:
+    """Insert metric points and advance each series' latest value inside the caller's transaction."""
     rows = []
     latest: dict[tuple[str, str], list[float | int | None]] = {}
     for run_id, key, value, step, ts in points:
@@ -86,19 +96,16 @@ def write_points(store: Store, points: list[Point]) -> None:
             if (step, ts) >= (cur[1], cur[2]):  # type: ignore[operator]
                 cur[0], cur[1], cur[2] = stored, step, ts
             cur[3] += 1  # type: ignore[operator]
-
-    def transaction() -> None:
-        with store.write() as conn:
-            conn.execute(_INSERT_METRICS, rows)
-            conn.execute(
-                _advance_latest(conn),
-                [
-                    {"run_id": r, "key": k, "value": v, "step": s, "timestamp": t, "count": n}
-                    for (r, k), (v, s, t, n) in latest.items()
-                ],
-            )
-
-    retrying(transaction)
+    if not rows:
+        return
+    conn.execute(_INSERT_METRICS, rows)
+    conn.execute(
+        _advance_latest(conn),
+        [
+            {"run_id": r, "key": k, "value": v, "step": s, "timestamp": t, "count": n}
+            for (r, k), (v, s, t, n) in latest.items()
+        ],
+    )
 
 
 class MetricBuffer:

@@ -37,6 +37,8 @@ LAZY_COMMANDS = {
     "data": "nbmlops.commands.data:data",
     "panel": "nbmlops.commands.panels:panel",
     "dashboard": "nbmlops.commands.dashboards:dashboard",
+    "export": "nbmlops.commands.interop:export",
+    "import": "nbmlops.commands.interop:import_",
 }
 
 

@@ -67,11 +67,12 @@ def code_context(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(model: Any, name: str, *, run: str | None = None, example: Any = None, description: str = "",
-             alias: str | None = None, store: Store | None = None) -> ModelVersion:
+             alias: str | None = None, origin: dict[str, Any] | None = None, store: Store | None = None) -> ModelVersion:
     """Store ``model`` as the next version of ``name``, with what made it.
 
     ``run`` (default: the active run) supplies metrics, params, code context and
-    the dataset versions it read; ``example`` (training rows) gives the signature.
+    the dataset versions it read; ``example`` (training rows) gives the signature;
+    ``origin`` says where a model came from when it was brought in from another tool.
 
     Example:
         >>> mo.models.register(clf, "churn", run=run.id, example=X_train)  # doctest: +SKIP
@@ -103,6 +104,8 @@ def register(model: Any, name: str, *, run: str | None = None, example: Any = No
     else:
         context, packages = capture_start(store)
         facts = {"metrics": {}, "params": {}, "data": [], "context": code_context(context)}
+    if origin:
+        facts["context"] = {**facts["context"], "imported_from": origin}
     digest = store.objects.put(stored.data)  # the object before the row that names it
     now, user = time.time(), store.user
     with store.write() as conn:
