@@ -78,6 +78,13 @@ def test_export_writes_runs_metrics_artifacts_and_models_mlflow_can_read(workspa
     report = mo.interop.export_mlflow(mlflow_uri, experiment="export-test", store=store)
     assert (report.runs, report.model_versions, report.aliases) == (2, 1, 1)
 
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)  # how MLflow's fluent API and a serving process find it
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", mlflow_uri)
+    table = mlflow.search_runs(experiment_names=["export-test"]).set_index("tags.nbmlops.run_id")
+    assert table.loc[parent.id, "params.C"] == "0.5" and table.loc[parent.id, "metrics.loss"] == LOSSES[-1]
+    assert table.loc[parent.id, "metrics.accuracy"] == 0.875 and table.loc[child.id, "metrics.auc"] == 0.91
+    assert table.loc[child.id, "tags.mlflow.parentRunId"] == table.loc[parent.id, "run_id"]
+
     client = _client(mlflow_uri)
     experiment = client.get_experiment_by_name("export-test")
     found = {r.data.tags["nbmlops.run_id"]: r for r in client.search_runs([experiment.experiment_id])}
@@ -106,8 +113,6 @@ def test_export_writes_runs_metrics_artifacts_and_models_mlflow_can_read(workspa
 
     version = client.get_model_version_by_alias("credit-export", "challenger")
     assert version.run_id == exported.info.run_id and version.tags["nbmlops.model_version"] == "credit-export@1"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)  # how a serving process finds the registry
-    monkeypatch.setenv("MLFLOW_REGISTRY_URI", mlflow_uri)
     served = mlflow.pyfunc.load_model("models:/credit-export@challenger")
     X, _ = _training_data(seed=1)
     np.testing.assert_array_equal(served.predict(X), clf.predict(X))
