@@ -11,7 +11,8 @@ A concept adds its rows to ``CASES`` (its own section): ``cli(id, *argv)`` for
 a command, ``py(id, code)`` for the Python API, with ``error=`` the expected
 class, ``env=``/``files=`` for a broken configuration, ``setup=`` for damage
 that is undone afterwards. Placeholders: ``{run}`` (a finished run with
-params C=0.5, metric loss, tag team=risk, artifact model.bin), ``{ambiguous}``
+params C=0.5, metric loss, tag team=risk, artifact model.bin, which registered
+model ``churn`` v1; dataset ``loans`` v1 holds income, gender, default), ``{ambiguous}``
 (a run-id prefix shared by two runs), ``{scratch}`` (an empty folder),
 ``{closed}`` (a TCP port nobody listens on).
 """
@@ -26,7 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sqlalchemy import func, select
 
 import nbmlops as mo
@@ -93,6 +96,7 @@ S3_REFUSING = {".mlops/config.toml": b'objects_url = "s3://bucket/objects"\n[obj
 NOT_A_DB = {".mlops/meta.db": b"SQLite format 2\x00 but really just some bytes" * 50}
 NOTEBOOK_NOT_JSON = {"analysis.ipynb": b"{this is not json"}
 LONG = "x" * 100_000
+X_CSV = {"x.csv": b"income,gender,default\n1.0,f,0\n2.0,m,1\n"}
 
 CASES: list[Case] = [
     # ---------------------------------------------------------------- front ends
@@ -208,6 +212,89 @@ CASES: list[Case] = [
     cli("audit verify anchor malformed", "audit", "verify", "--anchor", "nonsense"),
     cli("audit verify anchor not hex", "audit", "verify", "--anchor", "5:zzzzzzzzzz"),
     cli("audit unknown sub-command", "audit", "erase"),
+    # ---------------------------------------------------------------- copy, export, import
+    cli("copy without a target", "copy", "--db-url", "", "--objects-url", "{scratch}/objects"),
+    cli("copy onto its own database", "copy", "--db-url", "sqlite:///.mlops/meta.db", "--objects-url", "{scratch}/o"),
+    cli("export to MLflow on a closed port", "export", "mlflow", "--to", "http://127.0.0.1:{closed}",
+        error=StoreUnavailable),
+    cli("export with a bad filter", "export", "mlflow", "--to", "sqlite:///{scratch}/m.db", "--filter", "metrics.loss >",
+        leaves_nothing="{scratch}/m.db"),
+    cli("import from a missing MLflow store", "import", "mlflow", "--from", "sqlite:///{scratch}/none.db", error=NotFound),
+    cli("import from an empty MLflow URI", "import", "mlflow", "--from", " "),
+    # ---------------------------------------------------------------- data
+    cli("commit a missing file", "data", "commit", "{scratch}/none.csv", "--name", "loans", error=NotFound),
+    cli("commit under a name with ../", "data", "commit", "{scratch}/t.csv", "--name", "../loans",
+        files={"t.csv": b"a,b\n1,2\n"}),
+    cli("commit a CSV that is not one", "data", "commit", "{scratch}/t.csv", "--name", "loans",
+        files={"t.csv": b"\x00\xff\xfe garbage"}),
+    cli("diff of an unknown dataset", "data", "diff", "fraud@1", "fraud@2", error=NotFound),
+    cli("diff with a negative sample", "data", "diff", "loans@1", "loans@1", "--sample", "-1"),
+    cli("lineage of a malformed ref", "data", "lineage", "loans@@1"),
+    cli("list with an unknown option", "data", "list", "--all"),
+    cli("load into a name that is not one", "data", "load", "loans@1", "--into", "1df"),
+    cli("log of an unknown dataset", "data", "log", "fraud", error=NotFound),
+    cli("schema of version zero", "data", "schema", "loans@0", error=NotFound),
+    cli("show of a version not yet committed", "data", "show", "loans@2", error=NotFound),
+    cli("tag named with digits", "data", "tag", "loans@1", "123"),
+    cli("validate a missing file", "data", "validate", "{scratch}/none.csv", "--against", "loans@1", error=NotFound),
+    # ---------------------------------------------------------------- drift and evaluations
+    cli("drift against an unknown dataset", "drift", "fraud@1", "{scratch}/x.csv", error=NotFound, files=X_CSV),
+    cli("drift with a threshold above one", "drift", "{scratch}/t.csv", "{scratch}/t.csv", "--threshold", "ks=5",
+        files={"t.csv": b"a,b\n1,2\n"}),
+    cli("bias of a model file that is missing", "evaluate", "bias", "{scratch}/m.skops", "{scratch}/x.csv",
+        "--sensitive", "gender", error=NotFound, files=X_CSV),
+    cli("bias by a column that is not there", "evaluate", "bias", "churn@1", "{scratch}/x.csv", "--target",
+        "default", "--sensitive", "colour", files=X_CSV),
+    cli("evaluations of an unknown kind", "evaluate", "list", "--kind", "vibes"),
+    cli("perf with a zero batch", "evaluate", "perf", "churn@1", "{scratch}/x.csv", "--batch-size", "0", files=X_CSV),
+    cli("evaluation that does not exist", "evaluate", "show", "999", error=NotFound),
+    cli("slices with negative bins", "evaluate", "slices", "churn@1", "{scratch}/x.csv", "--target", "default", "--by", "income",
+        "--bins", "-2", files=X_CSV),
+    # ---------------------------------------------------------------- jobs
+    cli("jobs with a negative limit", "job", "list", "--limit", "-1"),
+    cli("log of a job that does not exist", "job", "log", "0123abcd", error=NotFound),
+    cli("output of a run that is not a job", "job", "output", "{run}", "--out", "{scratch}/o.ipynb", error=NotFound),
+    cli("params of a missing notebook", "job", "params", "{scratch}/none.ipynb", error=NotFound),
+    cli("reproduce a run that is not a job", "job", "reproduce", "{run}"),
+    cli("run a notebook that is not JSON", "job", "run", "{scratch}/analysis.ipynb", files=NOTEBOOK_NOT_JSON),
+    cli("show a job with a bad ref", "job", "show", "../x"),
+    cli("sweep with a grid without values", "job", "sweep", "{scratch}/analysis.ipynb", "--grid", "C="),
+    cli("validate a missing notebook", "job", "validate", "{scratch}/none.ipynb", error=NotFound),
+    # ---------------------------------------------------------------- registry
+    cli("alias a model that does not exist", "model", "alias", "fraud@1", "challenger", error=NotFound),
+    cli("alias named latest", "model", "alias", "churn@1", "latest"),
+    cli("approve to an alias of digits", "model", "approve", "churn@1", "--to", "42"),
+    cli("card of a version that does not exist", "model", "card", "churn@3", error=NotFound),
+    cli("check a malformed ref", "model", "check", "churn@"),
+    cli("compare with a version that does not exist", "model", "compare", "churn@1", "churn@2", "--data",
+        "{scratch}/x.csv", "--target", "default", error=NotFound, files=X_CSV),
+    cli("gate with a malformed requirement", "model", "gate", "churn", "--require", "accuracy >>= 0.8"),
+    cli("history of a model name with a NUL byte", "model", "history", "ch\x00urn"),
+    cli("models with an unknown option", "model", "list", "--stage", "prod"),
+    cli("load an alias nobody set", "model", "load", "churn@production", "--out", "{scratch}/m.bin", error=NotFound),
+    cli("promote to an empty alias", "model", "promote", "churn@1", "--to", ""),
+    cli("register a model file that is missing", "model", "register", "{scratch}/m.skops", "--name", "churn",
+        error=NotFound),
+    cli("reject with nothing awaiting approval", "model", "reject", "churn@1", "--to", "production", error=NotFound),
+    cli("show a model name escaping", "model", "show", "../../churn"),
+    # ---------------------------------------------------------------- monitors
+    cli("check a monitor that does not exist", "monitor", "check", "churn-prod", "loans@1", error=NotFound),
+    cli("monitor with a drift share above one", "monitor", "create", "churn-prod", "--reference", "loans@1",
+        "--max-drift-share", "1.5"),
+    cli("history with a zero limit", "monitor", "history", "churn-prod", "--limit", "0"),
+    cli("monitors with an unknown option", "monitor", "list", "--all"),
+    cli("policy for a monitor that does not exist", "monitor", "policy", "churn-prod", "--on", "alert",
+        "--retrain", "{scratch}/analysis.ipynb", error=NotFound),
+    cli("show a monitor that does not exist", "monitor", "show", "churn-prod", error=NotFound),
+    # ---------------------------------------------------------------- panels and dashboards
+    cli("bias panel of an evaluation id that is text", "panel", "bias", "latest!"),
+    cli("drift panel with an unknown option", "panel", "drift", "loans@1", "--bins", "5"),
+    cli("jobs panel with a negative limit", "panel", "jobs", "--limit", "-3"),
+    cli("models panel with no name", "panel", "models"),
+    cli("runs panel with a broken filter", "panel", "runs", "--filter", "metrics.loss >"),
+    cli("dashboard export of a model that does not exist", "dashboard", "export", "churn", error=NotFound),
+    cli("dashboard with a malformed goal", "dashboard", "publish", "churn", "--goal", "accuracy is high"),
+    cli("dashboard on a port out of range", "dashboard", "serve", "churn", "--port", "70000"),
     # ---------------------------------------------------------------- the Python API, in the notebook
     py("metric value that is text", "mo.log_metric('acc', 'high')"),
     py("metric with an empty name", "mo.log_metric('', 1)"),
@@ -262,6 +349,11 @@ def template(tmp_path_factory):
                 mo.log_metric("loss", loss, step=step)
             mo.log_artifact(b"model bytes", "model.bin")
             record_evaluation("bias", subject={"run": run.id}, summary={"dp": 0.8}, report={"groups": [1, 2]})
+        frame = pd.DataFrame({"income": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "gender": list("fmfmfm"),
+                              "default": [0, 1, 0, 1, 0, 1]})
+        mo.data.commit(frame, name="loans", message="seed")
+        model = LogisticRegression().fit(frame[["income"]], frame["default"])
+        mo.models.register(model, "churn", run=run.id, example=frame[["income"]])
         ids = [run.id]
         for i in range(17):  # 18 ids over 16 first hex digits: some prefix is shared
             with mo.start_run(name=f"r{i}") as other:

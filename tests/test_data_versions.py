@@ -99,7 +99,7 @@ def test_bad_files_are_refused_before_anything_is_stored(store, tmp_path):
     before = snapshot(store)
     (tmp_path / "notes.txt").write_text("not a table")
     with pytest.raises(mo.InvalidInput, match=r"notes.txt is not a CSV or Parquet file"):
-        from nbmlops.data.commit import read_table_file
+        from nbmlops.data.committing import read_table_file
         read_table_file(tmp_path / "notes.txt")
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(mo.InvalidInput, match=r"Cannot read .*broken.parquet as Parquet"):

@@ -16,3 +16,20 @@ def test_run_round_trip_through_cli(workspace, cli):
     listed = json.loads(out.stdout)
     assert [r["id"] for r in listed["runs"]] == [run.id]
     assert listed["runs"][0]["metrics"] == {"accuracy": 0.91, "loss": 0.01}
+
+
+def test_no_api_name_is_shadowed_by_a_submodule_of_the_same_name():
+    """Importing ``nbmlops.data.commit`` (the module) must never replace ``mo.data.commit`` (the function)."""
+    import importlib
+    import pkgutil
+    import types
+
+    import nbmlops
+
+    for namespace, module_name in nbmlops._SUBMODULES.items():
+        package = importlib.import_module(module_name)
+        for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
+            importlib.import_module(f"{module_name}.{info.name}")
+        for name in getattr(package, "__all__", []):
+            value = getattr(getattr(nbmlops, namespace), name)
+            assert not isinstance(value, types.ModuleType), f"mo.{namespace}.{name} is a module, not the function"

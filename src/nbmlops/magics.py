@@ -12,15 +12,33 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from .errors import InvalidInput, MlopsError
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
+LONGEST_EXPANDED_LINE = 10_000
+
+
+def expand_variables(line: str, namespace: dict[str, Any]) -> str:
+    """``{expr}`` and ``$name`` filled in from the notebook, as IPython does for magics.
+
+    IPython's own expansion takes minutes on a line of 100,000 characters, so only
+    lines that ask for it (a brace or a dollar) and are of a sensible length are expanded.
+    """
+    if len(line) > LONGEST_EXPANDED_LINE or ("{" not in line and "$" not in line):
+        return line
+    from IPython.utils.text import DollarFormatter
+
+    try:
+        return DollarFormatter().vformat(line, args=[], kwargs=namespace)
+    except Exception:  # noqa: BLE001 - like IPython: a line that does not format is taken as written
+        return line
 
 
 @magics_class
 class MlopsMagics(Magics):  # type: ignore[misc]
+    @no_var_expand  # type: ignore[untyped-decorator]
     @line_cell_magic  # type: ignore[untyped-decorator]
     def mlops(self, line: str, cell: str | None = None) -> Any:
         """Run an nbmlops command: %mlops --help lists them."""
@@ -29,6 +47,7 @@ class MlopsMagics(Magics):  # type: ignore[misc]
         from .commands import Session, cli, usage_error
         from .result import Result
 
+        line = expand_variables(line, self.shell.user_ns)
         try:
             args = shlex.split(line)
         except ValueError as e:

@@ -27,7 +27,8 @@ def publish(model: str, goals: tuple[str, ...], title: str | None) -> Result:
 
 @dashboard.command()
 @click.argument("model")
-@click.option("--port", default=8866, show_default=True, help="Port Voila listens on (127.0.0.1).")
+@click.option("--port", default=8866, show_default=True, type=click.IntRange(1, 65535),
+              help="Port Voila listens on (127.0.0.1).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 def serve(model: str, port: int, no_browser: bool) -> Result:
     """Serve the published dashboard of MODEL with Voila, read-only and without code, until Ctrl-C."""

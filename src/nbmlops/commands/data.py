@@ -40,7 +40,7 @@ def data() -> None:
 @click.option("--files", "as_files", is_flag=True, help="Version a CSV/Parquet file as a file, not as a table.")
 def commit(source: str, name: str, message: str, as_files: bool) -> Result:
     """Commit a DataFrame (notebook), a CSV/Parquet file, or any file or folder as the next version."""
-    from ..data.commit import commit as commit_
+    from ..data.committing import commit as commit_
 
     return commit_(_source(source), name, message=message, kind="files" if as_files else None)
 
@@ -75,7 +75,8 @@ def show(ref: str) -> Result:
 @click.argument("a")
 @click.argument("b")
 @click.option("--key", "-k", default=None, help="A column naming each row: adds rows added/removed/changed.")
-@click.option("--sample", default=5, show_default=True, help="Rows shown per kind of row change.")
+@click.option("--sample", default=5, show_default=True, type=click.IntRange(min=0),
+              help="Rows shown per kind of row change.")
 def diff(a: str, b: str, key: str | None, sample: int) -> Result:
     """Compare two versions: schema, row counts, per-column statistics; with --key, the rows that changed."""
     from ..data.comparison import diff as diff_

@@ -67,7 +67,8 @@ def bias(evaluation: str) -> Result:
 
 
 @panel.command()
-@click.option("--limit", "-n", default=100, show_default=True, help="Jobs to show, newest first.")
+@click.option("--limit", "-n", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Jobs to show, newest first.")
 def jobs(limit: int) -> Result:
     """Running and recent jobs and sweeps with their progress; refreshes while any job runs."""
     _need_notebook("jobs", "mlops job list")

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 _LAZY = {
-    "commit": "commit", "read_table_file": "commit",
+    "commit": "committing", "read_table_file": "committing",
     "load": "reading", "iter_batches": "reading", "checkout": "reading",
     "resolve": "versions", "VersionInfo": "versions", "set_tag": "versions", "remove_tag": "versions",
     "log": "views", "list_datasets": "views", "show": "views",

@@ -174,6 +174,8 @@ def diff(a: str, b: str, *, key: str | None = None, sample: int = 5, store: Stor
     from .tables import read_frame
     from .versions import find, read_manifest
 
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 0:
+        raise InvalidInput(f"sample is how many rows to show per kind of change: a whole number from 0, not {sample!r}.")
     store = store or open_current()
     with store.read() as conn:
         ia, ib = find(conn, a), find(conn, b)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, require
+from ..errors import InvalidInput, NotFound, require
 from ..result import Block, Fields, Heading, Note, Result, Table
 from ..workspace import open_current
 
@@ -150,10 +150,12 @@ def _data(data: Any, store: Store) -> tuple[Any, str]:
     if isinstance(data, str):
         from pathlib import Path
 
-        if Path(data).is_file():
-            from .commit import read_table_file
+        from .committing import TABLE_SUFFIXES, read_table_file
 
+        if Path(data).is_file():
             return read_table_file(Path(data)), data
+        if data.lower().endswith(TABLE_SUFFIXES):
+            raise NotFound(f"No file named {data!r}.")
         from .reading import load
 
         return load(data, store=store), data

@@ -14,9 +14,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ..data.committing import TABLE_SUFFIXES
 from ..errors import InvalidInput, NotFound
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 MEMORY_CELLS = 100_000_000  # above this many cells (about 800 MB of numbers) a file or version is read in batches
 CSV_MEMORY_BYTES = 1_000_000_000
 BATCH_ROWS = 250_000

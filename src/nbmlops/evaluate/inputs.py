@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..data.committing import TABLE_SUFFIXES
 from ..errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
     from ..store import Store
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 MODEL_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 
 
