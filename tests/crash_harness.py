@@ -140,9 +140,9 @@ def forkserver(modules: list[str]) -> Any:
     return ctx
 
 
-def crash(root: Path, names: list[str], *, kills: int, seed: int, max_delay: float = 0.5,
+def crash(root: Path, names: list[str], *, kills: int, seed: int, max_delay: float = 0.5, min_delay: float = 0.0,
           env: dict[str, str] | None = None, modules: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Start a writer, let it work a random while, SIGKILL it; ``kills`` times. Returns the journal."""
+    """Start a writer, let it work ``min_delay`` to ``max_delay`` seconds, SIGKILL it; ``kills`` times. Returns the journal."""
     unknown = set(names) - set(WORKLOADS)
     assert not unknown, f"unknown workloads {unknown}"
     ctx = forkserver(modules or [])
@@ -155,7 +155,7 @@ def crash(root: Path, names: list[str], *, kills: int, seed: int, max_delay: flo
         process.start()
         assert parent_end.poll(120), "the writer did not start"
         parent_end.recv()
-        time.sleep(rng.uniform(0, max_delay))
+        time.sleep(rng.uniform(min_delay, max_delay))
         assert process.is_alive(), f"writer {k} died before it was killed (exit code {process.exitcode})"
         os.kill(process.pid, signal.SIGKILL)
         process.join()

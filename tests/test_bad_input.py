@@ -11,8 +11,7 @@ A concept adds its rows to ``CASES`` (its own section): ``cli(id, *argv)`` for
 a command, ``py(id, code)`` for the Python API, with ``error=`` the expected
 class, ``env=``/``files=`` for a broken configuration, ``setup=`` for damage
 that is undone afterwards. Placeholders: ``{run}`` (a finished run with
-params C=0.5, metric loss, tag team=risk, artifact model.bin, which registered
-model ``churn`` v1; dataset ``loans`` v1 holds income, gender, default), ``{ambiguous}``
+params C=0.5, metric loss, tag team=risk, artifact model.bin), ``{ambiguous}``
 (a run-id prefix shared by two runs), ``{scratch}`` (an empty folder),
 ``{closed}`` (a TCP port nobody listens on).
 """
@@ -27,9 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
 from sqlalchemy import func, select
 
 import nbmlops as mo
@@ -96,7 +93,6 @@ S3_REFUSING = {".mlops/config.toml": b'objects_url = "s3://bucket/objects"\n[obj
 NOT_A_DB = {".mlops/meta.db": b"SQLite format 2\x00 but really just some bytes" * 50}
 NOTEBOOK_NOT_JSON = {"analysis.ipynb": b"{this is not json"}
 LONG = "x" * 100_000
-X_CSV = {"x.csv": b"income,gender,default\n1.0,f,0\n2.0,m,1\n"}
 
 CASES: list[Case] = [
     # ---------------------------------------------------------------- front ends
@@ -212,88 +208,14 @@ CASES: list[Case] = [
     cli("audit verify anchor malformed", "audit", "verify", "--anchor", "nonsense"),
     cli("audit verify anchor not hex", "audit", "verify", "--anchor", "5:zzzzzzzzzz"),
     cli("audit unknown sub-command", "audit", "erase"),
-    # ---------------------------------------------------------------- copy, export, import
-    cli("copy without a target", "copy", "--db-url", "", "--objects-url", "{scratch}/objects"),
-    cli("copy onto its own database", "copy", "--db-url", "sqlite:///.mlops/meta.db", "--objects-url", "{scratch}/o"),
+    # ---------------------------------------------------------------- export to and import from MLflow
     cli("export to MLflow on a closed port", "export", "mlflow", "--to", "http://127.0.0.1:{closed}",
         error=StoreUnavailable),
     cli("export with a bad filter", "export", "mlflow", "--to", "sqlite:///{scratch}/m.db", "--filter", "metrics.loss >",
         leaves_nothing="{scratch}/m.db"),
     cli("import from a missing MLflow store", "import", "mlflow", "--from", "sqlite:///{scratch}/none.db", error=NotFound),
     cli("import from an empty MLflow URI", "import", "mlflow", "--from", " "),
-    # ---------------------------------------------------------------- data
-    cli("commit a missing file", "data", "commit", "{scratch}/none.csv", "--name", "loans", error=NotFound),
-    cli("commit under a name with ../", "data", "commit", "{scratch}/t.csv", "--name", "../loans",
-        files={"t.csv": b"a,b\n1,2\n"}),
-    cli("commit a CSV that is not one", "data", "commit", "{scratch}/t.csv", "--name", "loans",
-        files={"t.csv": b"\x00\xff\xfe garbage"}),
-    cli("diff of an unknown dataset", "data", "diff", "fraud@1", "fraud@2", error=NotFound),
-    cli("diff with a negative sample", "data", "diff", "loans@1", "loans@1", "--sample", "-1"),
-    cli("lineage of a malformed ref", "data", "lineage", "loans@@1"),
-    cli("list with an unknown option", "data", "list", "--all"),
-    cli("load into a name that is not one", "data", "load", "loans@1", "--into", "1df"),
-    cli("log of an unknown dataset", "data", "log", "fraud", error=NotFound),
-    cli("schema of version zero", "data", "schema", "loans@0", error=NotFound),
-    cli("show of a version not yet committed", "data", "show", "loans@2", error=NotFound),
-    cli("tag named with digits", "data", "tag", "loans@1", "123"),
-    cli("validate a missing file", "data", "validate", "{scratch}/none.csv", "--against", "loans@1", error=NotFound),
-    # ---------------------------------------------------------------- drift and evaluations
-    cli("drift against an unknown dataset", "drift", "fraud@1", "{scratch}/x.csv", error=NotFound, files=X_CSV),
-    cli("drift with a threshold above one", "drift", "{scratch}/t.csv", "{scratch}/t.csv", "--threshold", "ks=5",
-        files={"t.csv": b"a,b\n1,2\n"}),
-    cli("bias of a model file that is missing", "evaluate", "bias", "{scratch}/m.skops", "{scratch}/x.csv",
-        "--sensitive", "gender", error=NotFound, files=X_CSV),
-    cli("bias by a column that is not there", "evaluate", "bias", "churn@1", "{scratch}/x.csv", "--target",
-        "default", "--sensitive", "colour", files=X_CSV),
-    cli("evaluations of an unknown kind", "evaluate", "list", "--kind", "vibes"),
-    cli("perf with a zero batch", "evaluate", "perf", "churn@1", "{scratch}/x.csv", "--batch-size", "0", files=X_CSV),
-    cli("evaluation that does not exist", "evaluate", "show", "999", error=NotFound),
-    cli("slices with negative bins", "evaluate", "slices", "churn@1", "{scratch}/x.csv", "--target", "default", "--by", "income",
-        "--bins", "-2", files=X_CSV),
-    # ---------------------------------------------------------------- jobs
-    cli("jobs with a negative limit", "job", "list", "--limit", "-1"),
-    cli("log of a job that does not exist", "job", "log", "0123abcd", error=NotFound),
-    cli("output of a run that is not a job", "job", "output", "{run}", "--out", "{scratch}/o.ipynb", error=NotFound),
-    cli("params of a missing notebook", "job", "params", "{scratch}/none.ipynb", error=NotFound),
-    cli("reproduce a run that is not a job", "job", "reproduce", "{run}"),
-    cli("run a notebook that is not JSON", "job", "run", "{scratch}/analysis.ipynb", files=NOTEBOOK_NOT_JSON),
-    cli("show a job with a bad ref", "job", "show", "../x"),
-    cli("sweep with a grid without values", "job", "sweep", "{scratch}/analysis.ipynb", "--grid", "C="),
-    cli("validate a missing notebook", "job", "validate", "{scratch}/none.ipynb", error=NotFound),
-    # ---------------------------------------------------------------- registry
-    cli("alias a model that does not exist", "model", "alias", "fraud@1", "challenger", error=NotFound),
-    cli("alias named latest", "model", "alias", "churn@1", "latest"),
-    cli("approve to an alias of digits", "model", "approve", "churn@1", "--to", "42"),
-    cli("card of a version that does not exist", "model", "card", "churn@3", error=NotFound),
-    cli("check a malformed ref", "model", "check", "churn@"),
-    cli("compare with a version that does not exist", "model", "compare", "churn@1", "churn@2", "--data",
-        "{scratch}/x.csv", "--target", "default", error=NotFound, files=X_CSV),
-    cli("gate with a malformed requirement", "model", "gate", "churn", "--require", "accuracy >>= 0.8"),
-    cli("history of a model name with a NUL byte", "model", "history", "ch\x00urn"),
-    cli("models with an unknown option", "model", "list", "--stage", "prod"),
-    cli("load an alias nobody set", "model", "load", "churn@production", "--out", "{scratch}/m.bin", error=NotFound),
-    cli("promote to an empty alias", "model", "promote", "churn@1", "--to", ""),
-    cli("register a model file that is missing", "model", "register", "{scratch}/m.skops", "--name", "churn",
-        error=NotFound),
-    cli("reject with nothing awaiting approval", "model", "reject", "churn@1", "--to", "production", error=NotFound),
-    cli("show a model name escaping", "model", "show", "../../churn"),
-    # ---------------------------------------------------------------- monitors
-    cli("check a monitor that does not exist", "monitor", "check", "churn-prod", "loans@1", error=NotFound),
-    cli("monitor with a drift share above one", "monitor", "create", "churn-prod", "--reference", "loans@1",
-        "--max-drift-share", "1.5"),
-    cli("history with a zero limit", "monitor", "history", "churn-prod", "--limit", "0"),
-    cli("monitors with an unknown option", "monitor", "list", "--all"),
-    cli("policy for a monitor that does not exist", "monitor", "policy", "churn-prod", "--on", "alert",
-        "--retrain", "{scratch}/analysis.ipynb", error=NotFound),
-    cli("show a monitor that does not exist", "monitor", "show", "churn-prod", error=NotFound),
-    # ---------------------------------------------------------------- panels and dashboards
-    cli("bias panel of an evaluation id that is text", "panel", "bias", "latest!"),
-    cli("drift panel with an unknown option", "panel", "drift", "loans@1", "--bins", "5"),
     cli("jobs panel with a negative limit", "panel", "jobs", "--limit", "-3"),
-    cli("models panel with no name", "panel", "models"),
-    cli("runs panel with a broken filter", "panel", "runs", "--filter", "metrics.loss >"),
-    cli("dashboard export of a model that does not exist", "dashboard", "export", "churn", error=NotFound),
-    cli("dashboard with a malformed goal", "dashboard", "publish", "churn", "--goal", "accuracy is high"),
     cli("dashboard on a port out of range", "dashboard", "serve", "churn", "--port", "70000"),
     # ---------------------------------------------------------------- the Python API, in the notebook
     py("metric value that is text", "mo.log_metric('acc', 'high')"),
@@ -330,6 +252,142 @@ CASES: list[Case] = [
        "record_evaluation('vibes', subject={}, summary={}, report={})"),
     py("evaluation id that is text", "from nbmlops.evaluations import get_evaluation; get_evaluation('x')"),
     py("init with a NUL byte in the path", "mo.init('a\\x00b')"),
+    cli("copy to an unsupported database", "copy", "--db-url", "mysql://u@h/db", "--objects-url", "{scratch}/objects"),
+    cli("copy onto this workspace's own database", "copy", "--db-url", "sqlite:///.mlops/meta.db",
+        "--objects-url", "{scratch}/objects"),
+    # ---------------------------------------------------------------- data (seeded: loans@1, loans.csv)
+    cli("data commit of a missing file", "data", "commit", "no/such.csv", "-n", "loans", error=NotFound),
+    cli("data commit under a name escaping the store", "data", "commit", "loans.csv", "-n", "../evil"),
+    cli("data commit under a name with a NUL byte", "data", "commit", "loans.csv", "-n", "lo\x00ans"),
+    cli("data commit of a file that is not CSV", "data", "commit", "{scratch}/broken.csv", "-n", "broken",
+        files={"broken.csv": b"\xff\xfe\x00\x01" * 40}),
+    cli("data diff with a version that does not exist", "data", "diff", "loans@1", "loans@9", error=NotFound),
+    cli("data diff keyed by a missing column", "data", "diff", "loans@1", "loans@1", "--key", "nosuch"),
+    cli("data diff with a negative sample", "data", "diff", "loans@1", "loans@1", "--sample", "-1"),
+    cli("data lineage of a malformed ref", "data", "lineage", "loans@@1"),
+    cli("data list with an extra argument", "data", "list", "loans"),
+    cli("data load onto an existing file", "data", "load", "loans@1", "-o", "{scratch}/afile.csv", error=Conflict,
+        files={"afile.csv": b"keep me"}),
+    cli("data load of a column it lacks", "data", "load", "loans@1", "-o", "{scratch}/o.csv", "-c", "nosuch"),
+    cli("data load to an unknown format", "data", "load", "loans@1", "-o", "{scratch}/o.xlsx"),
+    cli("data log of an unknown dataset", "data", "log", "nosuch", error=NotFound),
+    cli("data schema of an unknown tag", "data", "schema", "loans@nosuchtag", error=NotFound),
+    cli("data show of version zero", "data", "show", "loans@0", error=NotFound),
+    cli("data tag with a number for a tag", "data", "tag", "loans@1", "7"),
+    cli("data tag named latest", "data", "tag", "loans@1", "latest"),
+    cli("data tag removal of a tag never set", "data", "tag", "loans", "prod", "--remove", error=NotFound),
+    cli("data validate a missing file", "data", "validate", "no/such.csv", "-a", "loans@1", error=NotFound),
+    cli("data validate against an unknown dataset", "data", "validate", "loans.csv", "-a", "nosuch@1", error=NotFound),
+    py("data commit of a number", "mo.data.commit(42, 'loans')"),
+    py("data load of a version that is text", "mo.data.load('loans@one')", error=NotFound),
+    # ---------------------------------------------------------------- drift
+    cli("drift against a missing file", "drift", "loans@1", "no/such.csv", error=NotFound),
+    cli("drift with a p-value threshold above one", "drift", "loans@1", "loans.csv", "--threshold", "ks=1.5"),
+    cli("drift with an unknown test", "drift", "loans@1", "loans.csv", "--test", "vibes"),
+    cli("drift with an unknown threshold", "drift", "loans@1", "loans.csv", "--threshold", "colour=1"),
+    cli("drift with a window that is not a length", "drift", "loans@1", "loans.csv", "--window", "soon"),
+    cli("drift of a column it lacks", "drift", "loans@1", "loans.csv", "--columns", "nosuch"),
+    cli("drift with zero rows per batch", "drift", "loans@1", "loans.csv", "--chunked", "--batch-rows", "0"),
+    # ---------------------------------------------------------------- evaluate (seeded: churn@1)
+    cli("evaluate bias of an unknown model", "evaluate", "bias", "nosuch@1", "loans.csv", "-s", "gender",
+        "-t", "churned", error=NotFound),
+    cli("evaluate bias on a column X lacks", "evaluate", "bias", "churn@1", "loans.csv", "-s", "nosuch", "-t", "churned"),
+    cli("evaluate bias with a ratio above one", "evaluate", "bias", "churn@1", "loans.csv", "-s", "gender",
+        "-t", "churned", "--threshold", "1.5"),
+    cli("evaluate bias with a confidence of 100", "evaluate", "bias", "churn@1", "loans.csv", "-s", "gender",
+        "-t", "churned", "--bootstrap", "10", "--confidence", "100"),
+    cli("evaluate list of an unknown kind", "evaluate", "list", "--kind", "vibes"),
+    cli("evaluate list limit zero", "evaluate", "list", "--limit", "0"),
+    cli("evaluate perf with no time budget", "evaluate", "perf", "churn@1", "loans.csv", "--budget", "0"),
+    cli("evaluate perf with a zero batch", "evaluate", "perf", "churn@1", "loans.csv", "--batch-size", "0"),
+    cli("evaluate show an id that is a word", "evaluate", "show", "twelve"),
+    cli("evaluate show an id that does not exist", "evaluate", "show", "#999", error=NotFound),
+    cli("evaluate slices with one fold", "evaluate", "slices", "churn@1", "loans.csv", "-t", "churned", "-k", "1"),
+    cli("evaluate slices by a column X lacks", "evaluate", "slices", "churn@1", "loans.csv", "-t", "churned",
+        "-b", "nosuch"),
+    # ---------------------------------------------------------------- jobs (seeded: job.ipynb, not run)
+    cli("job list limit zero", "job", "list", "--limit", "0"),
+    cli("job list of a sweep that does not exist", "job", "list", "--sweep", "deadbeef", error=NotFound),
+    cli("job log of a run that is not a job", "job", "log", "{run}", error=NotFound),
+    cli("job log of an unknown run", "job", "log", "deadbeef", error=NotFound),
+    cli("job output of a run that is not a job", "job", "output", "{run}", "-o", "{scratch}/out.ipynb", error=NotFound,
+        leaves_nothing="{scratch}/out.ipynb"),
+    cli("job params of a notebook that is not JSON", "job", "params", "{scratch}/analysis.ipynb", files=NOTEBOOK_NOT_JSON),
+    cli("job params of a missing notebook", "job", "params", "no/such.ipynb", error=NotFound),
+    cli("job reproduce of a run that is not a job", "job", "reproduce", "{run}"),
+    cli("job run of a missing notebook", "job", "run", "no/such.ipynb", error=NotFound),
+    cli("job run with a parameter that is not YAML", "job", "run", "job.ipynb", "-p", "C", "[1,"),
+    cli("job run with a negative timeout", "job", "run", "job.ipynb", "--timeout", "-1"),
+    cli("job run with negative retries", "job", "run", "job.ipynb", "--retries", "-1"),
+    cli("job run of a file that is not a notebook", "job", "run", "loans.csv"),
+    cli("job show of an unknown run", "job", "show", "deadbeef", error=NotFound),
+    cli("job sweep with a malformed distribution", "job", "sweep", "job.ipynb", "--random", "C=uniform:1",
+        "--samples", "2"),
+    cli("job sweep with an empty grid", "job", "sweep", "job.ipynb", "--grid", "C="),
+    cli("job sweep with zero samples", "job", "sweep", "job.ipynb", "--random", "C=uniform:0:1", "--samples", "0"),
+    cli("job sweep with an unknown executor", "job", "sweep", "job.ipynb", "--grid", "C=1,2", "--executor", "carrier://pigeon"),
+    cli("job validate of a notebook that is not JSON", "job", "validate", "{scratch}/analysis.ipynb",
+        files=NOTEBOOK_NOT_JSON),
+    cli("job validate with a negative timeout", "job", "validate", "job.ipynb", "--timeout", "-5"),
+    # ---------------------------------------------------------------- model registry (seeded: churn@1)
+    cli("model alias production without promote", "model", "alias", "churn@1", "production"),
+    cli("model alias that is a number", "model", "alias", "churn@1", "2"),
+    cli("model alias of a version that does not exist", "model", "alias", "churn@9", "challenger", error=NotFound),
+    cli("model approve with nothing pending", "model", "approve", "churn@1", "--to", "production", error=NotFound),
+    cli("model card to an unknown format", "model", "card", "churn@1", "-o", "{scratch}/card.pdf"),
+    cli("model card of an unknown model", "model", "card", "nosuch@1", error=NotFound),
+    cli("model check of a version that does not exist", "model", "check", "churn@99", error=NotFound),
+    cli("model compare on missing data", "model", "compare", "churn@1", "churn@1", "-d", "no/such.csv", error=NotFound),
+    cli("model compare with a target it lacks", "model", "compare", "churn@1", "churn@1", "-d", "loans.csv",
+        "-t", "nosuch", error=NotFound),
+    cli("model gate with a doubled operator", "model", "gate", "churn", "-r", "accuracy>>0.8"),
+    cli("model gate without a bound", "model", "gate", "churn", "-r", "accuracy>="),
+    cli("model gate of an unknown model", "model", "gate", "nosuch", "-r", "accuracy>=0.8", error=NotFound),
+    cli("model history of an unknown model", "model", "history", "nosuch", error=NotFound),
+    cli("model list with an extra argument", "model", "list", "churn"),
+    cli("model load onto a folder", "model", "load", "churn@1", "-o", "{scratch}"),
+    cli("model load into a variable that is not a name", "model", "load", "churn@1", "--as", "1st model"),
+    cli("model load trusting a type that is not one", "model", "load", "churn@1", "--trust", "not a type"),
+    cli("model promote to an alias with a space", "model", "promote", "churn@1", "--to", "pro duction"),
+    cli("model promote of a model that does not exist", "model", "promote", "nosuch@1", "--to", "production",
+        error=NotFound),
+    cli("model register of a missing file", "model", "register", "no/such.pkl", "-n", "churn", error=NotFound),
+    cli("model register under a name escaping the store", "model", "register", "loans.csv", "-n", "../evil"),
+    cli("model register of a file that is not a model", "model", "register", "loans.csv", "-n", "other"),
+    cli("model reject with nothing pending", "model", "reject", "churn@1", "--to", "production", error=NotFound),
+    cli("model show of a name with a NUL byte", "model", "show", "ch\x00urn"),
+    cli("model show of a version that is negative", "model", "show", "churn@-1"),
+    py("models.register of a model that is text", "mo.models.register('not a model', 'churn')"),
+    # ---------------------------------------------------------------- monitors (seeded: loans-watch on loans@1)
+    cli("monitor check of an unknown monitor", "monitor", "check", "nosuch", "loans.csv", error=NotFound),
+    cli("monitor check of missing data", "monitor", "check", "loans-watch", "no/such.csv", error=NotFound),
+    cli("monitor create that exists", "monitor", "create", "loans-watch", "-r", "loans@1", error=Conflict),
+    cli("monitor create with a drift share above one", "monitor", "create", "m2", "-r", "loans@1",
+        "--max-drift-share", "1.5"),
+    cli("monitor create with a limit that is text", "monitor", "create", "m2", "-r", "loans@1", "-t", "churned",
+        "--min", "accuracy=high"),
+    cli("monitor create with a limit but no target", "monitor", "create", "m2", "-r", "loans@1", "--min", "accuracy=0.8"),
+    cli("monitor create on a missing reference", "monitor", "create", "m2", "-r", "no/such.csv", error=NotFound),
+    cli("monitor create with an unknown notifier", "monitor", "create", "m2", "-r", "loans@1", "--notify", "pigeon"),
+    cli("monitor history limit zero", "monitor", "history", "loans-watch", "--limit", "0"),
+    cli("monitor list with an extra argument", "monitor", "list", "loans-watch"),
+    cli("monitor policy with a missing notebook", "monitor", "policy", "loans-watch", "--retrain", "no/such.ipynb",
+        error=NotFound),
+    cli("monitor policy with an age that is not one", "monitor", "policy", "loans-watch", "--max-age", "forever"),
+    cli("monitor show of an unknown monitor", "monitor", "show", "nosuch", error=NotFound),
+    # ---------------------------------------------------------------- panels and dashboards
+    cli("panel runs with a filter cut short", "panel", "runs", "--filter", "metrics.loss >"),
+    cli("panel models of a name escaping", "panel", "models", "../churn"),
+    cli("panel drift of an evaluation that is a word", "panel", "drift", "twelve"),
+    cli("panel bias of an evaluation that is a word", "panel", "bias", "twelve"),
+    cli("panel jobs limit not a number", "panel", "jobs", "--limit", "ten"),
+    cli("dashboard publish with a malformed goal", "dashboard", "publish", "churn", "--goal", "accuracy>>0.8"),
+    cli("dashboard publish of an unknown model", "dashboard", "publish", "nosuch", error=NotFound),
+    cli("dashboard export of an unknown model", "dashboard", "export", "nosuch", "-o", "{scratch}/d.html", error=NotFound),
+    cli("dashboard export of a dashboard never published", "dashboard", "export", "churn", "-o", "{scratch}/d.html",
+        error=NotFound, leaves_nothing="{scratch}/d.html"),
+    cli("dashboard serve of a dashboard never published", "dashboard", "serve", "churn", "--no-browser",
+        error=NotFound),
 ]
 
 
@@ -349,16 +407,12 @@ def template(tmp_path_factory):
                 mo.log_metric("loss", loss, step=step)
             mo.log_artifact(b"model bytes", "model.bin")
             record_evaluation("bias", subject={"run": run.id}, summary={"dp": 0.8}, report={"groups": [1, 2]})
-        frame = pd.DataFrame({"income": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "gender": list("fmfmfm"),
-                              "default": [0, 1, 0, 1, 0, 1]})
-        mo.data.commit(frame, name="loans", message="seed")
-        model = LogisticRegression().fit(frame[["income"]], frame["default"])
-        mo.models.register(model, "churn", run=run.id, example=frame[["income"]])
         ids = [run.id]
         for i in range(17):  # 18 ids over 16 first hex digits: some prefix is shared
             with mo.start_run(name=f"r{i}") as other:
                 pass
             ids.append(other.id)
+        _seed_concepts(root)
         store = mo.Workspace.find().store()
         with store.read() as conn:
             artifact = conn.execute(select(meta.artifacts.c.digest)).scalar_one()
@@ -366,6 +420,24 @@ def template(tmp_path_factory):
     firsts = [i[0] for i in ids]
     ambiguous = next(c for c in firsts if firsts.count(c) > 1)
     return {"root": root, "run": run.id, "ambiguous": ambiguous, "artifact": artifact}
+
+
+def _seed_concepts(root: Path) -> None:
+    """A dataset version loans@1 (and loans.csv), a registered model churn@1, a monitor and a job notebook."""
+    import nbformat
+    from samples import FEATURES, churn_frame, fit_classifier
+
+    frame = churn_frame(200)
+    frame.to_csv(root / "loans.csv", index=False)
+    with mo.start_run(name="trained") as trained:
+        mo.data.commit(frame, "loans")
+        mo.models.register(fit_classifier(frame), "churn", run=trained.id, example=frame[FEATURES])
+    mo.monitor.create("loans-watch", reference="loans@1")
+    parameters = nbformat.v4.new_code_cell("C = 1.0")
+    parameters.metadata["tags"] = ["parameters"]
+    job = nbformat.v4.new_notebook(cells=[parameters, nbformat.v4.new_code_cell("print(C)")])
+    job.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(job, root / "job.ipynb")
 
 
 def closed_port() -> int:

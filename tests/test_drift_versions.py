@@ -44,3 +44,27 @@ def test_monitors_pin_the_reference_version_and_pass_the_batch_version_to_the_po
     assert result.data_ref == "loans@1" and result.status == "ALERT"
     with pytest.raises(NotFound, match=r"^loans has versions 1 to 2; there is no loans@9\.$"):
         mo.monitor.check("m", "loans@9")
+
+
+def test_a_run_reads_its_versions_only_when_the_comparison_succeeds(workspace, versions):
+    """A drift check that refuses its input leaves no lineage; a finished one (batched or not) records both sides once."""
+    from sqlalchemy import select
+
+    from nbmlops.errors import InvalidInput
+    from nbmlops.store import meta
+
+    def inputs(run_id: str) -> list[str]:
+        with workspace.store().read() as conn:
+            rows = conn.execute(select(meta.dataset_versions.c.version).join(
+                meta.lineage, meta.lineage.c.entity_id == meta.dataset_versions.c.id).where(
+                meta.lineage.c.run_id == run_id, meta.lineage.c.direction == "input")).scalars()
+            return sorted(f"loans@{v}" for v in rows)
+
+    with mo.start_run(name="refused") as refused:
+        with pytest.raises(InvalidInput):
+            mo.drift.compare("loans@1", "loans@2", columns=["nosuch"], record=False)
+    assert inputs(refused.id) == []
+    with mo.start_run(name="compared") as compared:
+        mo.drift.compare("loans@1", "loans@2", record=False)
+        mo.drift.compare("loans@2", "loans@1", chunked=True, record=False)
+    assert inputs(compared.id) == ["loans@1", "loans@2"]

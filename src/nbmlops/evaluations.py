@@ -128,6 +128,8 @@ def list_evaluations(kind: str | None = None, *, model_version_id: int | None = 
     Example:
         >>> [e.id for e in list_evaluations("drift", limit=5)]  # doctest: +SKIP
     """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput(f"limit must be a whole number of evaluations, at least 1, not {limit!r}.")
     store = store or open_current()
     query = select(evaluations).order_by(evaluations.c.id.desc()).limit(limit)
     if kind is not None:

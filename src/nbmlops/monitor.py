@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select, update
 
 from . import notify, retraining
+from .data.versions import reads_recorded_on_success
 from .errors import Conflict, InvalidInput
 from .refs import check_name, row_named
 from .store.meta import monitor_results, monitors
@@ -235,6 +236,7 @@ def status_of(reasons: list[dict[str, str]]) -> str:
     return max((r["level"] for r in reasons), key=LEVEL.__getitem__, default="OK")
 
 
+@reads_recorded_on_success()
 def check(name: str, data: Any, *, label: str | None = None, in_notebook: bool = False,
           store: Store | None = None) -> MonitorCheck:
     """Run new data through a monitor: store the drift evaluation and the result, alert, apply the policy.

@@ -154,8 +154,8 @@ def _data(data: Any, store: Store) -> tuple[Any, str]:
 
         if Path(data).is_file():
             return read_table_file(Path(data)), data
-        if data.lower().endswith(TABLE_SUFFIXES):
-            raise NotFound(f"No file named {data!r}.")
+        if "/" in data or data.lower().endswith(TABLE_SUFFIXES):
+            raise NotFound(f"No file named {data!r}; give a CSV/Parquet file, a DataFrame or a version such as loans@3.")
         from .reading import load
 
         return load(data, store=store), data

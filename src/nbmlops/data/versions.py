@@ -9,11 +9,14 @@ concurrent commits get distinct, ordered numbers.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, func, insert, select
@@ -201,11 +204,48 @@ def run_of(store: Store) -> str | None:
     return run.id
 
 
+_HELD_READS: contextvars.ContextVar[list[tuple[Store, str, VersionInfo]] | None] = contextvars.ContextVar(
+    "nbmlops_held_reads", default=None)
+
+
+@contextlib.contextmanager
+def reads_recorded_on_success() -> Iterator[None]:
+    """Record the versions read inside the block as the run's inputs only if the block succeeds.
+
+    A drift check that reads loans@3 and then refuses a missing column must not
+    leave the run claiming it used loans@3 (bad input changes nothing). Nested
+    blocks hand their reads to the outermost one. Works as a decorator too.
+
+    Example:
+        >>> with reads_recorded_on_success():  # doctest: +SKIP
+        ...     report = compare("loans@3", "new.csv")
+    """
+    if _HELD_READS.get() is not None:
+        yield
+        return
+    held: list[tuple[Store, str, VersionInfo]] = []
+    token = _HELD_READS.set(held)
+    try:
+        yield
+    finally:
+        _HELD_READS.reset(token)
+    for store, run_id, info in held:
+        _write_input(store, run_id, info)
+
+
 def record_input(store: Store, info: VersionInfo) -> None:
     """Inside a run, note that the run read this version (once per run and version)."""
     run_id = run_of(store)
     if run_id is None:
         return
+    held = _HELD_READS.get()
+    if held is not None:
+        held.append((store, run_id, info))
+        return
+    _write_input(store, run_id, info)
+
+
+def _write_input(store: Store, run_id: str, info: VersionInfo) -> None:
     with store.write() as conn:
         done = conn.execute(dialect_insert(conn)(lineage).values(
             run_id=run_id, direction="input", entity_type="dataset_version", entity_id=info.id,

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from ..data.versions import reads_recorded_on_success
 from ..errors import InvalidInput, WorkspaceNotFound
 from .columns import DATETIME, MAX_CATEGORIES, compare_schema, dtype_name, kind_of
 from .frames import compare_frames
@@ -90,6 +91,7 @@ def _record(report: DriftReport, model: ModelInput | None, record: bool | None, 
     report.evaluation_id = record_report("drift", report, model, store=store)
 
 
+@reads_recorded_on_success()
 def compare(reference: Any, current: Any, *, target: str | None = None, prediction: str | None = None,
           model: Any = None, tests: Mapping[str, str] | Sequence[str] | None = None,
           thresholds: Mapping[str, float] | Sequence[str] | None = None, columns: Sequence[str] | None = None,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..data.versions import reads_recorded_on_success
 from ..errors import InvalidInput
 from . import groups as G
 from .bias_report import BiasReport
@@ -232,6 +233,7 @@ def _check_options(min_group_size: int, threshold: float, n_boot: int, confidenc
         raise InvalidInput(f"The confidence level must be between 0 and 1 (e.g. 0.95), not {confidence}.")
 
 
+@reads_recorded_on_success()
 def bias(model: Any, X: Any, y: Any = None, *, sensitive: Any, positive: Any = None, outcome: str = "selection",
          task: str = "auto", min_group_size: int = DEFAULT_MIN_GROUP, threshold: float = 0.8, n_boot: int = 0,
          confidence: float = 0.95, seed: int = 0, labels: Sequence[str] = ("model", "X", "y"),

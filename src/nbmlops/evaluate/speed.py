@@ -19,6 +19,7 @@ import tracemalloc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..data.versions import reads_recorded_on_success
 from ..errors import InvalidInput, MlopsError
 from .perf_report import PerfReport
 
@@ -102,6 +103,7 @@ def _artifact(model: ModelInput, store: Store | None) -> tuple[bytes | None, str
     return stored.data, stored.format, None
 
 
+@reads_recorded_on_success()
 def perf(model: Any, X: Any, *, batch_size: int = 1000, budget_s: float = 10.0, cold_start: bool = True,
          labels: Sequence[str] = ("model", "X"), record: bool = True, store: Store | None = None) -> PerfReport:
     """Measure latency (per row and per batch), throughput, size, peak memory, load and import time; stored.

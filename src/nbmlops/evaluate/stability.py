@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..data.versions import reads_recorded_on_success
 from ..errors import InvalidInput
 from . import groups as G
 from .labels import binarize, regression_values, task_of
@@ -134,6 +135,7 @@ def stability(y_true: Any, y_pred: Any, *, by: Mapping[str, Any] | None = None, 
                        min_slice_size=min_slice_size, notes=notes)
 
 
+@reads_recorded_on_success()
 def slices(model: Any, X: Any, y: Any = None, *, by: str | Sequence[str] | None = None, folds: int = 5,
            max_spread: float = 0.1, seed: int = 0, task: str = "auto", positive: Any = None,
            min_slice_size: int = 30, bins: int = 4, labels: Sequence[str] = ("model", "X", "y"),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..data.versions import reads_recorded_on_success
 from ..evaluate.recording import Report
 from ..result import Block, Fields, Heading, Note, Table, fmt
 
@@ -138,6 +139,7 @@ class Comparison(Report):
         return out
 
 
+@reads_recorded_on_success()
 def compare(a: Any, b: Any, *, data: Any, target: Any = None, sensitive: str | Sequence[str] | None = None,
             positive: Any = None, labels: Sequence[str] = ("a", "b", "data", "target"), record: bool = True,
             store: Store | None = None) -> Comparison:
