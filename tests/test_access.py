@@ -40,8 +40,8 @@ def test_a_database_password_appears_nowhere(pg_url, tmp_path, monkeypatch, cli,
     here.mkdir()
     monkeypatch.chdir(here)
     caplog.set_level(logging.DEBUG)
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
-    logging.getLogger("sqlalchemy.pool").setLevel(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # set_level restores them after the test
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.pool")
     notebook = here / "n.ipynb"
     notebook.write_text(json.dumps({"cells": [{"source": f"mo.init(db_url='{url}')"}]}))
     monkeypatch.setenv("MLOPS_NOTEBOOK", str(notebook))

@@ -259,3 +259,29 @@ def test_the_cli_prints_a_report_and_json(workspace, mlflow_uri, cli) -> None:  
     again = cli("export", "mlflow", "--to", mlflow_uri, "--experiment", "cli-test", "--no-models", "--json")
     body = json.loads(again.stdout)
     assert (body["runs"], body["runs_skipped"]) == (0, 1)
+
+
+def test_an_export_leaves_the_host_applications_logging_as_it_was(workspace, mlflow_uri) -> None:  # type: ignore[no-untyped-def]
+    """Importing mlflow takes over SQLAlchemy's and alembic's loggers; a notebook's own set-up must survive an export."""
+    code = f"""
+import logging, json, sys
+import nbmlops as mo
+mine = logging.StreamHandler(sys.stdout)
+engine = logging.getLogger("sqlalchemy.engine")
+engine.addHandler(mine)
+engine.setLevel(logging.INFO)
+with mo.start_run(name="logging-kept") as run:
+    run.log_metric("loss", 0.5)
+alembic = logging.getLogger("alembic")
+alembic_before = (list(alembic.handlers), alembic.level, alembic.propagate)
+mo.interop.export_mlflow({mlflow_uri!r}, experiment="logging-kept", models_too=False)
+alembic_after = (list(alembic.handlers), alembic.level, alembic.propagate)
+print(json.dumps([engine.handlers == [mine], engine.level, engine.propagate, alembic_after == alembic_before]))
+"""
+    import logging
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], cwd=workspace.root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [True, logging.INFO, True, True]

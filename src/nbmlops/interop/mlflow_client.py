@@ -13,6 +13,7 @@ import logging
 import os
 import posixpath
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -80,6 +81,26 @@ class MlflowTransfer(Result):
         return out
 
 
+# importing mlflow takes over these loggers of other libraries (handlers, level, propagation)
+_LOGGERS_MLFLOW_TAKES = ("sqlalchemy.engine", "alembic", "huey")
+
+
+@contextlib.contextmanager
+def _host_logging_kept() -> Iterator[None]:
+    """Give the loggers mlflow's import reconfigures back to the host application as they were."""
+    if "mlflow" in sys.modules:
+        yield
+        return
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in map(logging.getLogger, _LOGGERS_MLFLOW_TAKES)]
+    try:
+        yield
+    finally:
+        for logger, handlers, level, propagate in saved:
+            logger.handlers = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
 def _quiet_loggers() -> list[tuple[logging.Logger, int]]:
     saved = []
     for name in ("mlflow", "alembic"):
@@ -108,7 +129,8 @@ def connect(uri: str, *, create: bool) -> Iterator[Any]:
     # MLflow's own notices (its SQLAlchemy use, its type hints, its deprecations) are not the user's to act on
     warnings.simplefilter("ignore")
     try:
-        require("mlflow", package="mlflow", extra="mlflow", feature="Moving runs to and from MLflow")
+        with _host_logging_kept():
+            require("mlflow", package="mlflow", extra="mlflow", feature="Moving runs to and from MLflow")
         saved_levels = _quiet_loggers()  # after the import: importing mlflow sets its logger's level
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
