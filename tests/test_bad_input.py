@@ -378,6 +378,8 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- panels and dashboards
     cli("panel runs with a filter cut short", "panel", "runs", "--filter", "metrics.loss >"),
     cli("panel models of a name escaping", "panel", "models", "../churn"),
+    cli("panel data of a reference with no version", "panel", "data", "loans@"),
+    cli("panel data of a reference with two versions", "panel", "data", "loans@@2"),
     cli("panel drift of an evaluation that is a word", "panel", "drift", "twelve"),
     cli("panel bias of an evaluation that is a word", "panel", "bias", "twelve"),
     cli("panel jobs limit not a number", "panel", "jobs", "--limit", "ten"),

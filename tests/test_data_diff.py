@@ -100,3 +100,30 @@ def test_validate_reports_every_discrepancy_at_once(workspace):
     assert rows[("rate", "nulls where none were allowed")]["found"] == "5 nulls"
     assert not report.passed and report.exit_code == 1
     assert "7 discrepancies" in str(report)
+
+
+def test_diff_of_file_versions_lists_added_removed_and_changed_paths(workspace, tmp_path):
+    folder = tmp_path / "scans"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("alpha")
+    (folder / "sub" / "b.bin").write_bytes(b"\x00" * 100)
+    (folder / "gone.txt").write_text("bye")
+    mo.data.commit(str(folder), "scans")
+    (folder / "a.txt").write_text("alpha, edited")
+    (folder / "gone.txt").unlink()
+    (folder / "new.txt").write_text("hello")
+    mo.data.commit(str(folder), "scans")
+    d = mo.data.diff("scans@1", "scans@2")
+    assert (d.unit, d.rows, d.added, d.removed, d.changed) == ("files", (3, 3), 1, 1, 1)
+    assert [r["path"] for r in d.samples["added"]] == ["new.txt"]
+    assert [r["path"] for r in d.samples["removed"]] == ["gone.txt"]
+    assert [r["path"] for r in d.samples["changed"]] == ["a.txt"]
+    assert d.shared_bytes == 100 and d.bytes_b == 100 + len("alpha, edited") + len("hello")
+    text = str(d)
+    assert "files added" in text and "Sample of changed files" in text and "rows" not in text
+    assert mo.data.diff("scans@2", "scans@2").identical
+    mo.data.commit(loans(), "loans")
+    with pytest.raises(mo.InvalidInput, match="loans@1 is a table and scans@1 holds files"):
+        mo.data.diff("scans@1", "loans@1")
+    with pytest.raises(mo.InvalidInput, match="compared by path; leave out the key"):
+        mo.data.diff("scans@1", "scans@2", key="path")

@@ -31,8 +31,9 @@ def _notebook(path: Path, cells: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """A workspace with 10,000 runs and a model awaiting approval, and JupyterLab serving it."""
+    """A workspace with 10,000 runs, a model awaiting approval and a dataset of two versions, in JupyterLab."""
     import numpy as np
+    import pandas as pd
     from samples import churn_frame, fit_classifier
 
     import nbmlops as mo
@@ -48,9 +49,12 @@ def lab(tmp_path_factory):  # type: ignore[no-untyped-def]
     mo.models.register(fit_classifier(frame), "churn", run=run.id, store=ws.store())
     mo.models.gate("churn", require=["accuracy>=0.8"], approval=True, store=ws.store())
     mo.models.promote("churn@1", to="production", store=ws.store())  # requested by "tester"
+    loans = pd.DataFrame({"loan_id": np.arange(300), "amount": np.linspace(100.0, 3000.0, 300), "rate": 0.1})
+    mo.data.commit(loans, "loans", store=ws.store())
+    mo.data.commit(loans.drop(columns=["rate"]).assign(amount=loans.amount * 2), "loans", store=ws.store())
     forget_stores()
     _notebook(root / "panels.ipynb", ["%load_ext nbmlops\nimport nbmlops as mo", "%mlops panel runs", LIVE_CELL,
-                                      "%mlops panel models churn"])
+                                      "%mlops panel models churn", "%mlops panel data loans"])
     env = jupyter_env(root / ".jupyter-scratch", MLOPS_HOME=str(root), MLOPS_FLUSH_INTERVAL="0.3",
                       MLOPS_USER="reviewer")
     port = free_port()
@@ -75,7 +79,7 @@ def test_runs_panel_live_view_and_approval_in_jupyterlab(lab, local_page) -> Non
     # ---- runs panel: 10,000 rows, but only the visible ones in the DOM
     panel = page.locator(".nbm-runs-panel").first
     panel.locator(".nbm-data[data-key]").first.wait_for(timeout=90_000)
-    total = _sql(root, "select count(*) from runs")[0][0]
+    total = _sql(root, "select count(*) from runs where name != 'live'")[0][0]  # the live cell may have begun
     assert total > 10_000 and panel.locator(".nbm-count").inner_text().startswith(f"{total:,} rows")
     in_dom = panel.locator(".nbm-data").count()
     assert 10 < in_dom < 80
@@ -140,3 +144,15 @@ def test_runs_panel_live_view_and_approval_in_jupyterlab(lab, local_page) -> Non
     models.get_by_text(re.compile("Approved: churn@production is now version 1")).wait_for(timeout=30_000)
     assert _sql(root, "select v.version from model_aliases a join model_versions v on v.id = a.version_id "
                       "where a.alias = 'production'") == [(1,)]
+
+    # ---- data panel: the newest two versions compared, what moved coloured; one version shows its schema
+    data = page.locator(".nbm-data-panel").first
+    data.get_by_text("loans@1 → loans@2: rows 300 → 300 (+0)").wait_for(timeout=60_000)
+    assert data.locator(".js-plotly-plot").count() == 1
+    removed = data.locator(".nbm-data[data-key='schema:rate'] .nbm-tone-alert")
+    assert removed.inner_text() == "removed"
+    mean = data.locator(".nbm-data[data-key='mean:amount'] .nbm-tone-alert")
+    assert mean.inner_text().startswith("+1,550") or mean.inner_text().startswith("+1550")
+    data.locator(".nbm-data[data-key='loans@1']").click()
+    data.get_by_text("Select a second version to compare the two.").wait_for(timeout=30_000)
+    data.get_by_text("Schema").first.wait_for(timeout=30_000)

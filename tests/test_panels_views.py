@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from jobs_notebooks import write_train
 from samples import FEATURES, churn_frame, fit_classifier, store_state
@@ -149,3 +150,79 @@ def test_jobs_panel_lists_jobs_and_sweep_progress(ip, workspace, tmp_path) -> No
     assert panel.table.total == 3  # the sweep and its two points
     panel.table.activated = sweep.sweep_id
     assert "Sweep" in panel.details.value and "2 points" in panel.details.value
+
+
+def _loans(rows: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"loan_id": np.arange(rows), "amount": rng.gamma(2.0, 1000.0, rows).round(2),
+                         "region": rng.choice(["north", "south", "east"], rows),
+                         "rate": rng.uniform(0.01, 0.2, rows)})
+
+
+def test_data_panel_compares_the_newest_two_and_colours_what_moved(ip, workspace) -> None:
+    old = _loans(400)
+    new = old.iloc[20:].copy()  # 20 rows gone
+    new.loc[new.index[:100], "amount"] *= 3  # the mean moves by far more than a tenth
+    extra = _loans(30, seed=1).assign(loan_id=np.arange(1000, 1030))
+    new = pd.concat([new, extra], ignore_index=True).drop(columns=["rate"]).assign(score=0.5)
+    mo.data.commit(old, "loans", message="first")
+    mo.data.commit(new, "loans", message="refresh")
+    mo.data.set_tag("loans@1", "prod")
+
+    panel = ip.run_line_magic("mlops", "panel data loans")
+    assert [r["cells"][0] for r in panel.table.first_rows] == [2, 1]
+    assert panel.versions == ["loans@1", "loans@2"]
+    assert f"rows 400 → {len(new)} ({len(new) - 400:+})" in panel.details.value
+    assert "tags prod → @1" in panel.header.value
+    changes = {r["key"]: r["cells"] for r in panel.changes.first_rows}
+    assert changes["schema:score"][4] == {"text": "added", "tone": "ok"}
+    assert changes["schema:rate"][4] == {"text": "removed", "tone": "alert"}
+    mean = changes["mean:amount"]
+    assert mean[2] == pytest.approx(old["amount"].mean()) and mean[3] == pytest.approx(new["amount"].mean())
+    assert mean[4]["tone"] == "alert"
+    count = changes["count:loan_id"]
+    assert (count[2], count[3]) == (400, len(new)) and count[4]["tone"] == "warn"  # 2.5% fewer: amber
+    trace = _figure(panel.chart)["data"][0]
+    assert trace["y"] == [400, len(new)] and trace["text"] == ["v1 (prod)", "v2"]
+    assert len(set(trace["marker"]["color"])) == 1  # both selected
+
+    panel.key.value = "loan_id"
+    assert (panel.diff.added, panel.diff.removed) == (len(set(new.loan_id) - set(old.loan_id)),
+                                                     len(set(old.loan_id) - set(new.loan_id)))
+    common = old.merge(new, on="loan_id", suffixes=("_a", "_b"))
+    assert panel.diff.changed == int((common.amount_a != common.amount_b).sum()) == 100
+    assert "Sample of added rows" in panel.samples.value
+
+    panel.table.selected = ["loans@1"]
+    assert "Schema" in panel.details.value and "rate" in panel.details.value
+    assert panel.changes.layout.display == "none" and "Select a second version" in panel.hint.value
+    assert len(set(_figure(panel.chart)["data"][0]["marker"]["color"])) == 2
+    panel.table.selected = []
+    assert "Select two versions" in panel.hint.value and panel.details.value == ""
+
+    focused = mo.panels.data("loans@prod")
+    assert focused.versions == ["loans@1"]
+
+
+def test_data_panel_of_files_lists_the_paths_that_changed(ip, workspace, tmp_path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "a.txt").write_text("one")
+    (folder / "b.txt").write_text("two")
+    mo.data.commit(str(folder), "scans")
+    (folder / "a.txt").write_text("one, again")
+    (folder / "c.txt").write_text("three")
+    (folder / "b.txt").unlink()
+    mo.data.commit(str(folder), "scans")
+    panel = mo.panels.data("scans")
+    assert panel.key.layout.display == "none"
+    changes = {r["key"]: r["cells"][1] for r in panel.changes.first_rows}
+    assert changes == {"added:c.txt": {"text": "added", "tone": "ok"},
+                       "removed:b.txt": {"text": "removed", "tone": "alert"},
+                       "changed:a.txt": {"text": "changed", "tone": "warn"}}
+    assert "files 2 → 2 (+0)" in panel.details.value
+
+
+def test_data_panel_of_an_unknown_dataset_is_one_sentence(ip, workspace) -> None:
+    with pytest.raises(mo.NotFound, match="No dataset is named 'nope'"):
+        ip.run_line_magic("mlops", "panel data nope")

@@ -76,9 +76,12 @@ def show(ref: str) -> Result:
 @click.argument("b")
 @click.option("--key", "-k", default=None, help="A column naming each row: adds rows added/removed/changed.")
 @click.option("--sample", default=5, show_default=True, type=click.IntRange(min=0),
-              help="Rows shown per kind of row change.")
+              help="Rows (or files) shown per kind of change.")
 def diff(a: str, b: str, key: str | None, sample: int) -> Result:
-    """Compare two versions: schema, row counts, per-column statistics; with --key, the rows that changed."""
+    """Compare two versions: schema, row counts, per-column statistics; with --key, the rows that changed.
+
+    Two versions of files compare by path: files added, removed and changed.
+    """
     from ..data.comparison import diff as diff_
 
     return diff_(a, b, key=key, sample=sample)

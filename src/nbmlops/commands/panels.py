@@ -17,7 +17,7 @@ def _need_notebook(what: str, instead: str) -> None:
 
 @click.group(cls=Group)
 def panel() -> None:
-    """Interactive panels in a notebook: runs, models, drift, bias, jobs."""
+    """Interactive panels in a notebook: runs, models, data, drift, bias, jobs."""
 
 
 @panel.command()
@@ -36,6 +36,20 @@ def models(name: str) -> Result:
     """A model's versions, aliases, gates and approvals, with buttons to request and approve promotions."""
     _need_notebook("models", f"mlops model show {name}")
     from ..panels.models_view import models as make
+
+    return make(name)
+
+
+@panel.command()
+@click.argument("name")
+def data(name: str) -> Result:
+    """A dataset's version timeline; select two versions to see their schema and statistic changes highlighted.
+
+    NAME@N opens with version N compared against the one before it. One selected version shows
+    its schema; a key column adds the rows added, removed and changed.
+    """
+    _need_notebook("data", f"mlops data log {name.split('@')[0]}")
+    from ..panels.data_view import data as make
 
     return make(name)
 

@@ -1,5 +1,8 @@
 """``diff``: schema, row count and per-column statistic changes between two versions (from their
-manifests alone), and with a key the rows added, removed and changed, with samples."""
+manifests alone), and with a key the rows added, removed and changed, with samples.
+
+Two versions of files compare by path: files added, removed and changed (their digests differ),
+also from the manifests alone."""
 
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ class DiffResult(Result):
     changed: int | None = None
     changed_by_column: dict[str, int] = dataclasses.field(default_factory=dict)
     samples: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    unit: str = "rows"  # rows (tables) or files
 
     @property
     def identical(self) -> bool:
@@ -43,7 +47,7 @@ class DiffResult(Result):
 
     def blocks(self) -> list[Block]:
         out: list[Block] = [Heading(f"{self.a} -> {self.b}"), Fields([
-            ("rows", f"{self.rows[0]:,} -> {self.rows[1]:,} ({self.rows[1] - self.rows[0]:+,})"),
+            (self.unit, f"{self.rows[0]:,} -> {self.rows[1]:,} ({self.rows[1] - self.rows[0]:+,})"),
             ("chunks reused", f"{fmt_bytes(self.shared_bytes)} of {fmt_bytes(self.bytes_b)}"),
         ])]
         if self.schema:
@@ -54,18 +58,26 @@ class DiffResult(Result):
             out.append(Table(["column", "statistic", self.a, self.b, "change"],
                              [[s["column"], s["stat"], s["a"], s["b"], s["change"]] for s in self.stats],
                              title="Statistic changes"))
-        if self.key is not None:
-            out.append(Fields([("key", self.key), ("rows added", f"{self.added:,}"),
-                               ("rows removed", f"{self.removed:,}"), ("rows changed", f"{self.changed:,}")]))
-            if self.changed_by_column:
-                out.append(Table(["column", "rows changed"], sorted(self.changed_by_column.items(), key=lambda kv: -kv[1]),
-                                 title="Changed values by column"))
-            for what, rows in self.samples.items():
-                if rows:
-                    columns = list(rows[0])
-                    out.append(Table(columns, [[r[c] for c in columns] for r in rows], title=f"Sample of {what} rows"))
+        out += self.keyed_blocks()
         if self.identical:
             out.append(Note(f"{self.a} and {self.b} hold the same data.", "ok"))
+        return out
+
+    def keyed_blocks(self) -> list[Block]:
+        """The rows (or files) added, removed and changed, with samples; nothing without a key."""
+        if self.key is None:
+            return []
+        out: list[Block] = [Fields([("key", self.key), (f"{self.unit} added", f"{self.added:,}"),
+                                    (f"{self.unit} removed", f"{self.removed:,}"),
+                                    (f"{self.unit} changed", f"{self.changed:,}")])]
+        if self.changed_by_column:
+            out.append(Table(["column", "rows changed"], sorted(self.changed_by_column.items(), key=lambda kv: -kv[1]),
+                             title="Changed values by column"))
+        for what, rows in self.samples.items():
+            if rows:
+                columns = list(rows[0])
+                out.append(Table(columns, [[r[c] for c in columns] for r in rows],
+                                 title=f"Sample of {what} {self.unit}"))
         return out
 
 
@@ -164,8 +176,25 @@ def _rows_diff(result: DiffResult, fa: pd.DataFrame, fb: pd.DataFrame, key: str,
     }
 
 
+def _files_diff(result: DiffResult, ma: dict[str, Any], mb: dict[str, Any], sample: int) -> None:
+    fa = {f["path"]: f for f in ma["files"]}
+    fb = {f["path"]: f for f in mb["files"]}
+    added = [p for p in fb if p not in fa]
+    removed = [p for p in fa if p not in fb]
+    changed = [p for p in fb if p in fa and fa[p]["digest"] != fb[p]["digest"]]
+    result.key, result.added, result.removed, result.changed = "path", len(added), len(removed), len(changed)
+    result.samples = {
+        "added": [{"path": p, "size": fmt_bytes(fb[p]["size"])} for p in added[:sample]],
+        "removed": [{"path": p, "size": fmt_bytes(fa[p]["size"])} for p in removed[:sample]],
+        "changed": [{"path": p, result.a: fmt_bytes(fa[p]["size"]), result.b: fmt_bytes(fb[p]["size"])}
+                    for p in changed[:sample]],
+    }
+
+
 def diff(a: str, b: str, *, key: str | None = None, sample: int = 5, store: Store | None = None) -> DiffResult:
     """Compare two versions: schema, rows, per-column statistics; with ``key``, rows added/removed/changed.
+
+    Two versions of files compare by path: files added, removed and changed.
 
     Example:
         >>> mo.data.diff("loans@3", "loans@4", key="loan_id").changed  # doctest: +SKIP
@@ -179,10 +208,20 @@ def diff(a: str, b: str, *, key: str | None = None, sample: int = 5, store: Stor
     store = store or open_current()
     with store.read() as conn:
         ia, ib = find(conn, a), find(conn, b)
-    if ia.kind != "table" or ib.kind != "table":
-        raise InvalidInput(f"diff compares tables; {ia.ref if ia.kind != 'table' else ib.ref} holds files "
-                           "(see `data show` for its file list).")
+    if ia.kind != ib.kind:
+        table, files = (ia, ib) if ia.kind == "table" else (ib, ia)
+        raise InvalidInput(f"diff compares two tables or two sets of files; {table.ref} is a table and "
+                           f"{files.ref} holds files.")
     ma, mb = read_manifest(store, ia.manifest), read_manifest(store, ib.manifest)
+    if ia.kind == "files":
+        if key is not None:
+            raise InvalidInput(f"{ia.ref} and {ib.ref} hold files, which are compared by path; leave out the key.")
+        in_a = {f["digest"] for f in ma["files"]}
+        result = DiffResult(ia.ref, ib.ref, (len(ma["files"]), len(mb["files"])), [], [],
+                            sum(f["size"] for f in mb["files"] if f["digest"] in in_a),
+                            sum(f["size"] for f in mb["files"]), unit="files")
+        _files_diff(result, ma, mb, sample)
+        return result
     in_a = set(ma["sizes"])
     shared = sum(size for d, size in mb["sizes"].items() if d in in_a)
     result = DiffResult(ia.ref, ib.ref, (ma["rows"], mb["rows"]), _schema(ma, mb), _stats(ma, mb), shared,

@@ -1,4 +1,4 @@
-"""Interactive panels for JupyterLab and Voila (``mo.panels``): runs, live metrics, models, drift, bias, jobs.
+"""Interactive panels for JupyterLab and Voila (``mo.panels``): runs, live metrics, models, data, drift, bias, jobs.
 
 Each panel is a Result: the live widget where widgets render, the static HTML of
 the Result it stands for elsewhere. Panels call the Python API, never the store.
@@ -18,6 +18,7 @@ _PANELS = {
     "runs": "nbmlops.panels.runs_view",
     "live": "nbmlops.panels.live_view",
     "models": "nbmlops.panels.models_view",
+    "data": "nbmlops.panels.data_view",
     "drift": "nbmlops.panels.drift_view",
     "bias": "nbmlops.panels.bias_view",
     "jobs": "nbmlops.panels.jobs_view",
