@@ -35,10 +35,11 @@ soak: $(VENV)/.dev
 	MLOPS_SOAK=1 tools/with-services $(BIN)/pytest -m soak tests
 
 bench: $(VENV)/.dev
+	tools/system-deps
 	tools/with-services tools/run-benchmarks
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) ci-artifacts
+	rm -rf $(VENV) .venv-peers ci-artifacts

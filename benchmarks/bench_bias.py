@@ -30,7 +30,7 @@ import sys
 import time
 import warnings
 
-PEERS = "/work/shared/peers"
+from peers import PEERS  # noqa: E402,F401 - puts the peer scripts on sys.path
 
 
 def log(*parts: object) -> None:
@@ -55,7 +55,6 @@ def main() -> int:
     args = ap.parse_args()
     warnings.simplefilter("ignore")
 
-    sys.path.insert(0, PEERS)
     import fairlearn
     import numpy as np
     import pandas as pd

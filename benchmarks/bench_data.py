@@ -25,9 +25,9 @@ import sys
 import tempfile
 import time
 
-PEERS = "/work/shared/peers"
-PEER_PYTHON = "/work/main/.venv-peers/bin/python"
-sys.path.insert(0, PEERS)
+from peers import PEER_PYTHON, PEERS  # noqa: E402 - puts the peer scripts on sys.path
+
+# isort: split
 from dataver_dvc import make_frame  # noqa: E402  - the peer's own generator: identical data on both sides
 
 

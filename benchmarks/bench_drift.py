@@ -31,9 +31,10 @@ import sys
 import tempfile
 import time
 
-PEERS = "/work/shared/peers"
+from peers import PEER_PYTHON as PEERS_PYTHON  # noqa: E402 - puts the peer scripts on sys.path
+from peers import PEERS  # noqa: E402
+
 PEER_SCRIPT = os.path.join(PEERS, "drift_evidently.py")
-PEERS_PYTHON = "/work/main/.venv-peers/bin/python"
 PHASES = ["nbmlops", "nbmlops_batches", "evidently_default", "evidently_ks_chi2"]
 SHIFTED = {"num_00", "num_01", "num_02", "num_03", "num_12", "cat_0", "cat_1"}
 
@@ -56,7 +57,6 @@ def rss_mib() -> float:
 
 def child(phase: str, rows: int, seed: int, folder: str) -> dict:
     """One nbmlops phase, in this (child) process."""
-    sys.path.insert(0, PEERS)
     from drift_evidently import make_data
 
     t = time.perf_counter()
@@ -120,7 +120,6 @@ def run_child(args: argparse.Namespace, phase: str, folder: str) -> dict:
 
 
 def write_parquet(rows: int, seed: int, folder: str) -> None:
-    sys.path.insert(0, PEERS)
     from drift_evidently import make_data
 
     ref, cur = make_data(rows, seed)

@@ -33,8 +33,9 @@ import tempfile
 import time
 import warnings
 
-sys.path.insert(0, "/work/shared/peers")
+import peers  # noqa: E402,F401 - puts the peer scripts on sys.path
 
+# isort: split
 from papermill_overhead import build_notebook  # noqa: E402 - the peer's generator, so both run the same notebook
 
 POINTS = 8

@@ -29,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-PEER_PYTHON = os.environ.get("PEER_PYTHON", "/work/main/.venv-peers/bin/python")
+from peers import PEER_PYTHON  # noqa: E402
+
 FILTER = "metrics.accuracy > 0.95 and params.model = 'rf'"
 REPEAT = 5
 

@@ -101,7 +101,12 @@ def read_journal(path: Path) -> dict[str, list[dict[str, Any]]]:
     return by_workload
 
 
-def _child(root: str, journal: str, names: list[str], seed: int, env: dict[str, str], ready) -> None:  # type: ignore[no-untyped-def]
+def _child(root: str, journal: str, names: list[str], seed: int, env: dict[str, str], ready,  # type: ignore[no-untyped-def]
+           modules: list[str]) -> None:
+    import importlib
+
+    for module in modules:  # preloaded when this forkserver started with them; an earlier one may not have
+        importlib.import_module(module)
     for var in [v for v in os.environ if v.startswith("MLOPS_")]:
         del os.environ[var]  # the forkserver's environment is older than the test's
     os.environ.update(env)
@@ -151,7 +156,8 @@ def crash(root: Path, names: list[str], *, kills: int, seed: int, max_delay: flo
     child_env = {"MLOPS_FLUSH_INTERVAL": "0.02", "MLOPS_USER": "crasher", **(env or {})}
     for k in range(kills):
         parent_end, child_end = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(str(root), str(journal), names, seed * 1000 + k, child_env, child_end))
+        process = ctx.Process(target=_child, args=(str(root), str(journal), names, seed * 1000 + k, child_env, child_end,
+                                                        modules or []))
         process.start()
         assert parent_end.poll(120), "the writer did not start"
         parent_end.recv()
