@@ -28,12 +28,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90, host: str = "127.0.0.1") -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
             return
         time.sleep(0.1)
     raise RuntimeError(f"server did not listen on {port}:\n{log.read_text()[-3000:]}")
@@ -57,7 +57,8 @@ def jupyter_env(scratch: Path, **extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def server(command: list[str], *, env: dict[str, str], cwd: Path, port: int, name: str) -> Iterator[str]:
+def server(command: list[str], *, env: dict[str, str], cwd: Path, port: int, name: str,
+           host: str = "127.0.0.1") -> Iterator[str]:
     """Run ``command`` until the block ends; yields its base URL."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / f"{name}.log"
@@ -65,8 +66,8 @@ def server(command: list[str], *, env: dict[str, str], cwd: Path, port: int, nam
         proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        wait_port(port, proc, log)
-        yield f"http://127.0.0.1:{port}"
+        wait_port(port, proc, log, host=host)
+        yield f"http://{host}:{port}"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # the server and the kernels it started, nothing else

@@ -388,6 +388,8 @@ CASES: list[Case] = [
     cli("dashboard export of an unknown model", "dashboard", "export", "nosuch", "-o", "{scratch}/d.html", error=NotFound),
     cli("dashboard export of a dashboard never published", "dashboard", "export", "churn", "-o", "{scratch}/d.html",
         error=NotFound, leaves_nothing="{scratch}/d.html"),
+    cli("dashboard serve on an address that is not one", "dashboard", "serve", "churn", "--ip", "not an address!",
+        "--no-browser"),
     cli("dashboard serve of a dashboard never published", "dashboard", "serve", "churn", "--no-browser",
         error=NotFound),
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_servers import BIN, free_port, jupyter_env, server
+from browser_servers import ARTIFACTS, BIN, free_port, jupyter_env, server
 from nbformat.v4 import new_code_cell, new_notebook
 from samples import churn_frame, fit_classifier, store_state
 
@@ -79,6 +79,23 @@ def test_dashboard_in_voila_shows_goals_and_no_code(published, local_page) -> No
         page.screenshot(path=str(IMAGES / "dashboard.png"), full_page=True)
     outside = [u for u in requests if not u.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))]
     assert outside == []
+
+
+def test_serve_listens_on_the_address_given_and_nowhere_else(published) -> None:
+    """127.0.0.2 is loopback too, so the test can tell an address Voila listens on from one it does not."""
+    import socket
+    import urllib.request
+
+    root, env = published
+    port = free_port()
+    command = [str(BIN / "mlops"), "dashboard", "serve", "churn", f"--port={port}", "--ip", "127.0.0.2", "--no-browser"]
+    with server(command, env=env, cwd=root, port=port, name="voila-ip", host="127.0.0.2") as url:
+        assert url == f"http://127.0.0.2:{port}"
+        with urllib.request.urlopen(url + "/", timeout=120) as page:
+            assert page.status == 200 and "<title>churn</title>" in page.read().decode()
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    assert f"Serving the churn dashboard at http://127.0.0.2:{port}/" in (ARTIFACTS / "voila-ip.log").read_text()
 
 
 def test_the_dashboards_kernel_cannot_write(published, local_page, monkeypatch) -> None:

@@ -28,13 +28,15 @@ def publish(model: str, goals: tuple[str, ...], title: str | None) -> Result:
 @dashboard.command()
 @click.argument("model")
 @click.option("--port", default=8866, show_default=True, type=click.IntRange(1, 65535),
-              help="Port Voila listens on (127.0.0.1).")
+              help="Port Voila listens on.")
+@click.option("--ip", default="127.0.0.1", show_default=True,
+              help="Address Voila listens on; 0.0.0.0 shares the dashboard on the network (Voila asks for no login).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
-def serve(model: str, port: int, no_browser: bool) -> Result:
+def serve(model: str, port: int, ip: str, no_browser: bool) -> Result:
     """Serve the published dashboard of MODEL with Voila, read-only and without code, until Ctrl-C."""
     from ..dashboards import serve as run
 
-    return run(model, port=port, browser=not no_browser)
+    return run(model, port=port, browser=not no_browser, ip=ip)
 
 
 @dashboard.command()

@@ -34,6 +34,7 @@ from .view import DashboardView, overview
 
 FOLDER = "dashboards"
 DEFAULT_PORT = 8866
+DEFAULT_IP = "127.0.0.1"
 
 __all__ = ["publish", "serve", "export", "show", "overview", "dashboard_path", "voila_command", "DashboardView"]
 
@@ -88,14 +89,32 @@ def _published(model: str) -> tuple[Path, dict[str, Any]]:
     return path, dict(nbformat.read(path, as_version=4).metadata.get("nbmlops", {}))
 
 
-def voila_command(notebook: Path, *, port: int = DEFAULT_PORT, browser: bool = True) -> tuple[list[str], dict[str, str]]:
+def check_address(ip: str) -> str:
+    """An address Voila may listen on: an IP address (``0.0.0.0`` for every interface) or a host name."""
+    import ipaddress
+    import re
+
+    text = ip.strip() if isinstance(ip, str) else ""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*", text):
+        return text
+    raise InvalidInput(f"{str(ip)[:80]!r} is not an address to listen on; give an IP address such as 127.0.0.1 "
+                       "or 0.0.0.0 (every interface), or a host name.")
+
+
+def voila_command(notebook: Path, *, port: int = DEFAULT_PORT, browser: bool = True,
+                  ip: str = DEFAULT_IP) -> tuple[list[str], dict[str, str]]:
     """The Voila command line and environment that serve ``notebook`` read-only, with no code shown."""
+    ip = check_address(ip)
     if shutil.which("voila") is None and not _has_voila():
         raise MissingDependency("voila", "dashboard", "Serving a dashboard")
     env = {**os.environ, "MLOPS_READONLY": "1", "MLOPS_HOME": str(Workspace.find().root),
            "JUPYTER_PATH": os.pathsep.join(filter(None, [str(asset_dir("templates")), os.environ.get("JUPYTER_PATH")]))}
     command = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--template=nbmlops", "--theme=light",
-               "--strip_sources=True", "--show_tracebacks=False", "--Voila.ip=127.0.0.1"]
+               "--strip_sources=True", "--show_tracebacks=False", f"--Voila.ip={ip}"]
     if not browser:
         command.append("--no-browser")
     return command, env
@@ -107,15 +126,22 @@ def _has_voila() -> bool:
     return importlib.util.find_spec("voila") is not None
 
 
-def serve(model: str, *, port: int = DEFAULT_PORT, browser: bool = True) -> Message:
+def serve(model: str, *, port: int = DEFAULT_PORT, browser: bool = True, ip: str = DEFAULT_IP) -> Message:
     """Serve the published dashboard of ``model`` with Voila until interrupted (read-only, no code).
+
+    ``ip`` is the address Voila listens on: loopback by default; ``0.0.0.0`` shares it on the
+    network (Voila asks for no login, so put a proxy with one in front on a shared network).
 
     Example:
         >>> serve("churn", port=8866, browser=False)  # doctest: +SKIP
     """
+    ip = check_address(ip)
     path, _ = _published(model)
-    command, env = voila_command(path, port=port, browser=browser)
-    print(f"Serving the {model} dashboard at http://127.0.0.1:{port}/ (read-only); Ctrl-C stops it.", file=sys.stderr)
+    command, env = voila_command(path, port=port, browser=browser, ip=ip)
+    shown = "127.0.0.1" if ip in ("0.0.0.0", "::") else f"[{ip}]" if ":" in ip else ip
+    where = " (listening on every interface)" if ip in ("0.0.0.0", "::") else ""
+    print(f"Serving the {model} dashboard at http://{shown}:{port}/{where} (read-only); Ctrl-C stops it.",
+          file=sys.stderr)
     try:
         code = subprocess.run(command, env=env, check=False).returncode
     except KeyboardInterrupt:
