@@ -218,6 +218,10 @@ CASES: list[Case] = [
     cli("jobs panel with a negative limit", "panel", "jobs", "--limit", "-3"),
     cli("dashboard on a port out of range", "dashboard", "serve", "churn", "--port", "70000"),
     # ---------------------------------------------------------------- the Python API, in the notebook
+    py("monitor history with a limit that is text", "mo.monitor.history('loans-watch', limit='5')"),
+    py("jobs listed with a limit that is true", "mo.jobs.list_jobs(limit=True)"),
+    py("runs listed with a negative offset", "mo.list_runs(offset=-1)"),
+    py("jobs panel with a limit that is a fraction", "mo.panels.jobs(limit=2.5)"),
     py("metric value that is text", "mo.log_metric('acc', 'high')"),
     py("metric with an empty name", "mo.log_metric('', 1)"),
     py("metric name that is not text", "mo.log_metric(None, 1)"),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from .errors import IntegrityError, InvalidInput
+from .errors import IntegrityError, InvalidInput, check_page
 from .result import Block, Fields, Note, Result, Table
 from .store.audit import verify as verify_chain
 from .store.meta import audit_events, audit_head
@@ -78,9 +78,7 @@ def audit_log(entity: str | None = None, action: str | None = None, user: str | 
     Example:
         >>> audit_log(entity="run:3f2a", action="run.*", since="2d").to_frame()  # doctest: +SKIP
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or limit > 10_000 \
-            or isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("limit must be a whole number from 1 to 10000 and offset zero or more.")
+    check_page(limit, offset, most=10_000)
     conditions = []
     filters: dict[str, str] = {}
     if entity is not None:

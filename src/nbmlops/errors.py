@@ -106,3 +106,23 @@ def require(module: str, *, package: str, extra: str, feature: str):  # type: ig
         return importlib.import_module(module)
     except ImportError as e:
         raise MissingDependency(package, extra, feature) from e
+
+
+def check_page(limit: object, offset: object = 0, *, most: int | None = None) -> None:
+    """Refuse a page size or offset that is not a whole number in range, in one sentence.
+
+    Example:
+        >>> check_page(50, 0, most=1000)
+        >>> check_page(0)
+        Traceback (most recent call last):
+        nbmlops.errors.InvalidInput: limit must be a whole number from 1, not 0.
+    """
+    def whole(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    upper = 2**62 if most is None else most
+    if not whole(limit) or not 1 <= limit <= upper:  # type: ignore[operator]
+        span = f"from 1 to {most:,}" if most is not None else "from 1"
+        raise InvalidInput(f"limit must be a whole number {span}, not {limit!r}.")
+    if not whole(offset) or not 0 <= offset < 2**62:  # type: ignore[operator]
+        raise InvalidInput(f"offset must be a whole number from 0, not {offset!r}.")

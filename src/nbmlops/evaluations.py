@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, NotFound, check_page
 from .store.meta import evaluations
 from .workspace import open_current
 
@@ -128,8 +128,7 @@ def list_evaluations(kind: str | None = None, *, model_version_id: int | None = 
     Example:
         >>> [e.id for e in list_evaluations("drift", limit=5)]  # doctest: +SKIP
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInput(f"limit must be a whole number of evaluations, at least 1, not {limit!r}.")
+    check_page(limit)
     store = store or open_current()
     query = select(evaluations).order_by(evaluations.c.id.desc()).limit(limit)
     if kind is not None:

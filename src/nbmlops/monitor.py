@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, update
 
 from . import notify, retraining
 from .data.versions import reads_recorded_on_success
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, check_page
 from .refs import check_name, row_named
 from .store.meta import monitor_results, monitors
 from .workspace import open_current
@@ -291,8 +291,7 @@ def history(name: str, *, limit: int = 200, store: Store | None = None) -> Monit
     """
     from .monitor_views import MonitorHistory
 
-    if limit < 1:
-        raise InvalidInput(f"--limit must be at least 1, not {limit}.")
+    check_page(limit)
     store = store or open_current()
     with store.read() as conn:
         row = _row(conn, name)

@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select, update
 
 from . import query
 from .artifacts import check_name
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, NotFound, check_page
 from .refs import resolve_run
 from .result import (
     Block,
@@ -159,9 +159,7 @@ def list_runs(filter: str | None = None, sort: str | Sequence[str] | None = None
     Example:
         >>> list_runs("metrics.accuracy > 0.8", sort="-metrics.accuracy").to_frame()  # doctest: +SKIP
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE \
-            or isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < 2**62:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE} and offset zero or more.")
+    check_page(limit, offset, most=MAX_PAGE)
     store = store or open_current()
     reap_dead_runs(store)
     condition = query.where(filter)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, select
 
 from .. import query
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, check_page
 from ..refs import resolve_run
 from ..result import (
     Block,
@@ -89,8 +89,7 @@ def list_jobs(filter: str | None = None, *, status: str | None = None, mode: str
     """
     from ..runs import reap_dead_runs
 
-    if not isinstance(limit, int) or limit < 1 or not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("limit must be a positive whole number and offset zero or more.")
+    check_page(limit, offset)
     if mode is not None and mode not in MODES:
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
     store = store or open_current()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..errors import InvalidInput, MlopsError
+from ..errors import MlopsError, check_page
 from ..jobs import get_job, list_jobs
 from ..jobs.results import JobResult, compact
 from ..jobs.sweep import SweepResult
@@ -111,6 +111,5 @@ def jobs(limit: int = 100, *, store: Store | None = None) -> JobsPanel:
     Example:
         >>> mo.panels.jobs()  # doctest: +SKIP
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInput(f"The jobs panel shows at least one job; limit must be a whole number from 1, not {limit!r}.")
+    check_page(limit)
     return JobsPanel(limit, store=store)
