@@ -50,8 +50,10 @@ def lab(tmp_path_factory):  # type: ignore[no-untyped-def]
     mo.models.gate("churn", require=["accuracy>=0.8"], approval=True, store=ws.store())
     mo.models.promote("churn@1", to="production", store=ws.store())  # requested by "tester"
     loans = pd.DataFrame({"loan_id": np.arange(300), "amount": np.linspace(100.0, 3000.0, 300), "rate": 0.1})
-    mo.data.commit(loans, "loans", store=ws.store())
-    mo.data.commit(loans.drop(columns=["rate"]).assign(amount=loans.amount * 2), "loans", store=ws.store())
+    mo.data.commit(loans, "loans", message="Q1 applications", store=ws.store())
+    mo.data.set_tag("loans@1", "prod", store=ws.store())
+    mo.data.commit(loans.drop(columns=["rate"]).assign(amount=loans.amount * 2), "loans",
+                   message="Q2 refresh: amounts in cents, rate dropped", store=ws.store())
     forget_stores()
     _notebook(root / "panels.ipynb", ["%load_ext nbmlops\nimport nbmlops as mo", "%mlops panel runs", LIVE_CELL,
                                       "%mlops panel models churn", "%mlops panel data loans"])
@@ -153,6 +155,8 @@ def test_runs_panel_live_view_and_approval_in_jupyterlab(lab, local_page) -> Non
     assert removed.inner_text() == "removed"
     mean = data.locator(".nbm-data[data-key='mean:amount'] .nbm-tone-alert")
     assert mean.inner_text().startswith("+1,550") or mean.inner_text().startswith("+1550")
+    page.wait_for_timeout(500)  # plotly's transition
+    data.screenshot(path=str(IMAGES / "data-panel.png"))
     data.locator(".nbm-data[data-key='loans@1']").click()
     data.get_by_text("Select a second version to compare the two.").wait_for(timeout=30_000)
     data.get_by_text("Schema").first.wait_for(timeout=30_000)

@@ -183,7 +183,7 @@ def test_data_panel_compares_the_newest_two_and_colours_what_moved(ip, workspace
     count = changes["count:loan_id"]
     assert (count[2], count[3]) == (400, len(new)) and count[4]["tone"] == "warn"  # 2.5% fewer: amber
     trace = _figure(panel.chart)["data"][0]
-    assert trace["y"] == [400, len(new)] and trace["text"] == ["v1 (prod)", "v2"]
+    assert trace["x"] == [1, 2] and trace["y"] == [400, len(new)] and trace["text"] == ["prod", ""]
     assert len(set(trace["marker"]["color"])) == 1  # both selected
 
     panel.key.value = "loan_id"

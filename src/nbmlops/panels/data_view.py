@@ -106,24 +106,32 @@ def summary_sentence(result: DiffResult) -> Note:
 
 
 def timeline(history: VersionLog, selected: list[str]) -> dict[str, Any]:
-    """Size of each version over time; the selected versions drawn larger and in red, tags written on."""
+    """Size of each version, in version order with its commit date; selected versions larger and red, tags written on.
+
+    Versions are spaced evenly (several commits in one minute stay apart); hovering shows when, who and why.
+    """
     versions = sorted(history.versions, key=lambda v: v["version"])
     keys = [f"{history.name}@{v['version']}" for v in versions]
+    numbers = [v["version"] for v in versions]
     unit = "files" if history.kind == "files" else "rows"
-    labels = [f"v{v['version']}" + (f" ({', '.join(v['tags'])})" if v["tags"] else "") for v in versions]
-    hover = [f"{k}<br>{v['message'] or '(no message)'}<br>{v['author']}, {fmt_bytes(v['bytes_added'])} added"
-             for k, v in zip(keys, versions, strict=True)]
+    when = [timestamp(v["created_at"]) for v in versions]
+    hover = [f"{k} ({unit} {v['rows']:,})<br>{fmt(w)} by {v['author']}<br>{v['message'] or '(no message)'}<br>"
+             f"{fmt_bytes(v['bytes_added'])} added" for k, v, w in zip(keys, versions, when, strict=True)]
     chosen = set(selected)
     marker = {"size": [14 if k in chosen else 9 for k in keys],
               "color": [PALETTE[1] if k in chosen else PALETTE[0] for k in keys]}
-    trace = {"type": "scatter", "mode": "lines+markers+text", "x": [fmt(timestamp(v["created_at"])) for v in versions],
-             "y": [v["rows"] for v in versions], "text": labels, "textposition": "top center",
+    trace = {"type": "scatter", "mode": "lines+markers+text", "x": numbers, "y": [v["rows"] for v in versions],
+             "text": [", ".join(v["tags"]) for v in versions], "textposition": "top center",
              "hovertext": hover, "hoverinfo": "text", "marker": marker, "line": {"color": "#8c959f", "width": 1},
              "customdata": keys}
-    layout = {"height": 260, "margin": {"l": 60, "r": 20, "t": 50, "b": 40}, "template": "plotly_white",
+    every = max(1, len(numbers) // 12)  # at most about a dozen labelled ticks
+    ticks = numbers[::every]
+    labels = [f"v{n}<br>{w.strftime('%Y-%m-%d') if w else ''}" for n, w in zip(numbers, when, strict=True)][::every]
+    layout = {"height": 260, "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "template": "plotly_white",
               "title": {"text": f"{history.name}: {len(versions)} version{'s' if len(versions) != 1 else ''}"},
-              "xaxis": {"title": {"text": "committed"}}, "yaxis": {"title": {"text": unit}, "rangemode": "tozero"},
-              "showlegend": False}
+              "xaxis": {"tickvals": ticks, "ticktext": labels, "range": [numbers[0] - 0.5, numbers[-1] + 0.5]},
+              "yaxis": {"title": {"text": unit}, "range": [0, 1.25 * max(1, *(v["rows"] for v in versions))]},
+              "showlegend": False}  # headroom above the highest point for its tag
     return {"data": [trace], "layout": layout}
 
 
@@ -145,8 +153,8 @@ class DataPanel(Panel):
         self.header = Messages()
         self.chart = ChartArea()
         self.hint = Messages()
-        self.key = widgets.Combobox(value="", placeholder="key column: compare rows too", description="key",
-                                    ensure_option=True, layout=widgets.Layout(width="320px"))
+        self.key = widgets.Combobox(value="", placeholder="a column naming each row", description="key",
+                                    ensure_option=True, layout=widgets.Layout(width="340px"))
         self.key.layout.display = "none" if self.history.kind == "files" else "flex"
         self.details = Messages()
         self.changes = TableWidget(StaticSource([column("change")], []), multi=False, placeholder="find a column",
