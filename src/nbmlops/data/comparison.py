@@ -176,19 +176,22 @@ def _rows_diff(result: DiffResult, fa: pd.DataFrame, fb: pd.DataFrame, key: str,
     }
 
 
-def _files_diff(result: DiffResult, ma: dict[str, Any], mb: dict[str, Any], sample: int) -> None:
+def _files_diff(a: str, b: str, ma: dict[str, Any], mb: dict[str, Any], sample: int) -> DiffResult:
+    """Two versions of files by path: added, removed, changed (their digests differ), and the bytes they share."""
     fa = {f["path"]: f for f in ma["files"]}
     fb = {f["path"]: f for f in mb["files"]}
     added = [p for p in fb if p not in fa]
     removed = [p for p in fa if p not in fb]
     changed = [p for p in fb if p in fa and fa[p]["digest"] != fb[p]["digest"]]
-    result.key, result.added, result.removed, result.changed = "path", len(added), len(removed), len(changed)
-    result.samples = {
-        "added": [{"path": p, "size": fmt_bytes(fb[p]["size"])} for p in added[:sample]],
-        "removed": [{"path": p, "size": fmt_bytes(fa[p]["size"])} for p in removed[:sample]],
-        "changed": [{"path": p, result.a: fmt_bytes(fa[p]["size"]), result.b: fmt_bytes(fb[p]["size"])}
-                    for p in changed[:sample]],
-    }
+    in_a = {f["digest"] for f in fa.values()}
+    return DiffResult(
+        a, b, (len(fa), len(fb)), [], [], sum(f["size"] for f in fb.values() if f["digest"] in in_a),
+        sum(f["size"] for f in fb.values()), key="path", added=len(added), removed=len(removed), changed=len(changed),
+        samples={
+            "added": [{"path": p, "size": fmt_bytes(fb[p]["size"])} for p in added[:sample]],
+            "removed": [{"path": p, "size": fmt_bytes(fa[p]["size"])} for p in removed[:sample]],
+            "changed": [{"path": p, a: fmt_bytes(fa[p]["size"]), b: fmt_bytes(fb[p]["size"])} for p in changed[:sample]],
+        }, unit="files")
 
 
 def diff(a: str, b: str, *, key: str | None = None, sample: int = 5, store: Store | None = None) -> DiffResult:
@@ -216,12 +219,7 @@ def diff(a: str, b: str, *, key: str | None = None, sample: int = 5, store: Stor
     if ia.kind == "files":
         if key is not None:
             raise InvalidInput(f"{ia.ref} and {ib.ref} hold files, which are compared by path; leave out the key.")
-        in_a = {f["digest"] for f in ma["files"]}
-        result = DiffResult(ia.ref, ib.ref, (len(ma["files"]), len(mb["files"])), [], [],
-                            sum(f["size"] for f in mb["files"] if f["digest"] in in_a),
-                            sum(f["size"] for f in mb["files"]), unit="files")
-        _files_diff(result, ma, mb, sample)
-        return result
+        return _files_diff(ia.ref, ib.ref, ma, mb, sample)
     in_a = set(ma["sizes"])
     shared = sum(size for d, size in mb["sizes"].items() if d in in_a)
     result = DiffResult(ia.ref, ib.ref, (ma["rows"], mb["rows"]), _schema(ma, mb), _stats(ma, mb), shared,

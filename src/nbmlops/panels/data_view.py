@@ -68,12 +68,12 @@ def change_rows(result: DiffResult) -> tuple[list[dict[str, Any]], list[dict[str
                    column(result.a, width=120), column(result.b, width=120)]
         tones = {"added": "ok", "removed": "alert", "changed": "warn"}
         rows = []
+        sizes = {"added": lambda e: ("", e["size"]), "removed": lambda e: (e["size"], ""),
+                 "changed": lambda e: (e[result.a], e[result.b])}
         for kind, entries in result.samples.items():
             for e in entries:
-                before = e.get(result.a, e["size"] if kind == "removed" else "")
-                after = e.get(result.b, e["size"] if kind == "added" else "")
                 rows.append({"key": f"{kind}:{e['path']}", "cells": [
-                    e["path"], {"text": kind, "tone": tones[kind]}, before, after]})
+                    e["path"], {"text": kind, "tone": tones[kind]}, *sizes[kind](e)]})
         return columns, rows
     columns = [column("column", sort_key="column", width=160), column("what", sort_key="what", width=120),
                column(result.a, width=150), column(result.b, width=150),
