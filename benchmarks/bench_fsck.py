@@ -37,7 +37,7 @@ def build(root: Path, objects: int, seed: int) -> dict[str, int]:
     import pandas as pd
 
     import nbmlops as mo
-    from nbmlops.evaluations import record_evaluation
+    from nbmlops.evaluate.storage import record_evaluation
 
     os.chdir(root)
     mo.Workspace.init(root)

@@ -24,9 +24,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 def _reset_process_state() -> None:
-    from nbmlops import tracking
-    from nbmlops.buffer import BUFFER
     from nbmlops.store import forget_stores
+    from nbmlops.tracking import runs as tracking
+    from nbmlops.tracking.buffer import BUFFER
 
     tracking._stack.clear()
     tracking._attached = None

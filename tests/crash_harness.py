@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any
 
 import nbmlops as mo
-from nbmlops import tracking  # noqa: F401 - preloaded by the forkserver
-from nbmlops.buffer import BUFFER
-from nbmlops.context import package_set
+from nbmlops.tracking import runs as tracking  # noqa: F401 - preloaded by the forkserver
+from nbmlops.tracking.buffer import BUFFER
+from nbmlops.tracking.context import package_set
 
 package_set()  # cached here, in the forkserver, so a child's first run starts in milliseconds
 
@@ -286,7 +286,7 @@ def _check_runs(store: Any, entries: list[dict[str, Any]]) -> None:
 @workload("evaluations")
 def record_evaluations(journal: Journal, rng: random.Random, state: dict[str, Any]) -> None:
     """An evaluation with a report object, outside any run."""
-    from nbmlops.evaluations import record_evaluation
+    from nbmlops.evaluate.storage import record_evaluation
 
     seed = rng.getrandbits(32)
     report = {"seed": seed, "values": random.Random(seed).sample(range(10_000), 50)}
@@ -296,7 +296,7 @@ def record_evaluations(journal: Journal, rng: random.Random, state: dict[str, An
 
 @record_evaluations.checker
 def _check_evaluations(store: Any, entries: list[dict[str, Any]]) -> None:
-    from nbmlops.evaluations import get_evaluation
+    from nbmlops.evaluate.storage import get_evaluation
 
     for e in entries:
         report = get_evaluation(e["id"], store=store).report
@@ -310,9 +310,9 @@ def check_store(store: Any, journal: dict[str, list[dict[str, Any]]]) -> dict[st
     """Everything journaled reads back, nothing is damaged or half-written, and gc keeps it that way."""
     from sqlalchemy import func, select
 
-    from nbmlops.integrity import fsck, gc
-    from nbmlops.runs import reap_dead_runs
+    from nbmlops.maintenance.integrity import fsck, gc
     from nbmlops.store import meta
+    from nbmlops.tracking.reading import reap_dead_runs
 
     reap_dead_runs(store)
     report = fsck(store=store)

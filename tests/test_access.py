@@ -160,7 +160,7 @@ def _try_writes(store) -> list[type]:
         with pytest.raises(PermissionDenied):
             write()
         raised.append(PermissionDenied)
-    from nbmlops.store.engine import connection
+    from nbmlops.store.database import connection
 
     with pytest.raises(PermissionDenied), connection(store.engine, write=True, url=store.db_url) as conn:
         conn.execute(insert(meta.tags).values(run_id=store_run_id(store), key="x", value="y"))
@@ -214,7 +214,7 @@ def test_postgres_dashboard_role_reads_and_cannot_write(pg_url, tmp_path, monkey
         mo.start_run(name="unaware", store=unaware)
     with pytest.raises(PermissionDenied):
         mo.tag_run(run.id, {"x": "y"}, store=unaware)
-    from nbmlops.store.engine import connection
+    from nbmlops.store.database import connection
 
     with pytest.raises(PermissionDenied, match="this role may only read"), \
             connection(unaware.engine, write=True, url=unaware.db_url) as conn:

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 import nbmlops as mo
-from nbmlops import tracking
 from nbmlops.errors import InvalidInput
-from nbmlops.evaluations import record_evaluation
-from nbmlops.integrity import gc
+from nbmlops.evaluate.storage import record_evaluation
+from nbmlops.maintenance.integrity import gc
 from nbmlops.store import meta
-from nbmlops.store.audit import GENESIS, event_hash
+from nbmlops.store.audit_chain import GENESIS, event_hash
+from nbmlops.tracking import runs as tracking
 
 SRC = Path(mo.__file__).parent
 EVENTS = meta.audit_events

@@ -40,8 +40,8 @@ from nbmlops.errors import (
     StoreUnavailable,
     WorkspaceNotFound,
 )
-from nbmlops.evaluations import record_evaluation
-from nbmlops.integrity import fsck
+from nbmlops.evaluate.storage import record_evaluation
+from nbmlops.maintenance.integrity import fsck
 from nbmlops.store import forget_stores, meta
 
 

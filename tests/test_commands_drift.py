@@ -10,7 +10,7 @@ from scipy import stats
 
 import nbmlops as mo
 from nbmlops.drift import DriftReport, compare
-from nbmlops.evaluations import get_evaluation
+from nbmlops.evaluate.storage import get_evaluation
 from nbmlops.examples import credit_applications
 from nbmlops.result import Chart
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 import nbmlops as mo
-from nbmlops.integrity import fsck
+from nbmlops.maintenance.integrity import fsck
 from nbmlops.store import meta
 
 SOAK = bool(os.environ.get("MLOPS_SOAK"))
@@ -38,7 +38,7 @@ def write(root: str, writer: int, points: int, barrier, stderr_path: str) -> Non
     os.dup2(errors.fileno(), 2)
     os.chdir(root)
     os.environ["MLOPS_FLUSH_INTERVAL"] = "0.005"
-    from nbmlops.buffer import BUFFER
+    from nbmlops.tracking.buffer import BUFFER
 
     barrier.wait()
     with mo.start_run(name=f"writer-{writer}") as run:

@@ -259,7 +259,7 @@ def test_a_small_group_in_the_headline_is_called_out():
 
 def test_report_rebuilt_from_its_stored_form_renders_the_same(workspace):
     from nbmlops.evaluate import open_report
-    from nbmlops.evaluate.recording import record_report
+    from nbmlops.evaluate.reports import record_report
 
     y_true, y_pred, sex = data(n=600, seed=10)
     report = assess(y_true, y_pred, {"sex": sex}, n_boot=5)

@@ -5,7 +5,7 @@ import pytest
 from samples import churn_frame, fit_classifier
 
 import nbmlops as mo
-from nbmlops.evaluations import get_evaluation
+from nbmlops.evaluate.storage import get_evaluation
 
 
 def test_perf_of_a_registered_model_measures_and_stores_everything(workspace):

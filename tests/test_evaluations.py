@@ -4,7 +4,7 @@ import pytest
 
 import nbmlops as mo
 from nbmlops.errors import InvalidInput, NotFound
-from nbmlops.evaluations import get_evaluation, list_evaluations, record_evaluation
+from nbmlops.evaluate.storage import get_evaluation, list_evaluations, record_evaluation
 
 
 def test_report_round_trip_and_run_link(backend):

@@ -18,9 +18,9 @@ from sqlalchemy import select, update
 
 import nbmlops as mo
 from nbmlops.errors import IntegrityError, NotFound, PermissionDenied
-from nbmlops.evaluations import record_evaluation
-from nbmlops.integrity import fsck, gc
-from nbmlops.references import column, register, unregister
+from nbmlops.evaluate.storage import record_evaluation
+from nbmlops.maintenance.integrity import fsck, gc
+from nbmlops.maintenance.reachability import column, register, unregister
 from nbmlops.store import meta, objects
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbmlops.buffer import BUFFER
+from nbmlops.tracking.buffer import BUFFER
 
 PLOTLY = "application/vnd.plotly.v1+json"
 

@@ -9,7 +9,7 @@ import pytest
 from bulk_runs import bulk_runs
 
 import nbmlops as mo
-from nbmlops.panels.runs_view import NO_RUNS
+from nbmlops.panels.runs_panel import NO_RUNS
 from nbmlops.panels.table import BLOCK_SIZE
 
 PLOTLY = "application/vnd.plotly.v1+json"

@@ -8,7 +8,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 from sklearn.tree import DecisionTreeClassifier
 
 import nbmlops as mo
-from nbmlops.evaluations import list_evaluations
+from nbmlops.evaluate.storage import list_evaluations
 
 
 def test_compare_two_versions_on_the_same_data(workspace):

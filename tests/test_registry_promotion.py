@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 import nbmlops as mo
 from nbmlops.errors import GateFailed, InvalidInput, NotFound, PermissionDenied
-from nbmlops.evaluations import get_evaluation, list_evaluations
+from nbmlops.evaluate.storage import get_evaluation, list_evaluations
 from nbmlops.store import meta
 
 

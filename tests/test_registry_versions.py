@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 import nbmlops as mo
 from nbmlops.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied
-from nbmlops.registry import formats
-from nbmlops.registry.versions import version_of
+from nbmlops.modelstore import formats
+from nbmlops.modelstore.versions import version_of
 from nbmlops.store import meta
 
 

@@ -265,7 +265,7 @@ def test_a_killed_process_leaves_a_killed_run_not_a_running_one(workspace):
 def test_a_process_logs_into_the_run_named_by_mlops_run_id(workspace):
     with mo.start_run(name="job") as run:
         mo.log_metric("m", 1.0, step=0)
-        from nbmlops.buffer import BUFFER
+        from nbmlops.tracking.buffer import BUFFER
 
         BUFFER.flush()
         proc = _python("""
@@ -290,7 +290,7 @@ def test_run_context_records_git_packages_and_resources(workspace):
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
     head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     (workspace.root / "train.py").write_text("print(2)\n")
-    import nbmlops.context as context
+    import nbmlops.tracking.context as context
 
     context._git_cache.clear()
     with mo.start_run() as run:
@@ -333,8 +333,8 @@ def test_notebook_snapshot_is_stored_when_the_notebook_is_known(workspace, monke
 
 
 def test_heartbeat_keeps_a_long_run_alive(workspace, monkeypatch):
-    import nbmlops.runs as runs_module
-    from nbmlops import tracking
+    import nbmlops.tracking.reading as runs_module
+    from nbmlops.tracking import runs as tracking
 
     with mo.start_run() as run:
         monkeypatch.setattr(runs_module, "STALE_S", 0.5)

@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 import nbmlops as mo
 from nbmlops.errors import Conflict
-from nbmlops.store import audit, meta
-from nbmlops.transfer import copy_workspace
+from nbmlops.maintenance.transfer import copy_workspace
+from nbmlops.store import audit_chain as audit
+from nbmlops.store import meta
 from nbmlops.workspace import Workspace
 
 

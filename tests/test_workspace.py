@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from nbmlops.errors import InvalidInput, WorkspaceNotFound
-from nbmlops.workspace import Workspace, current_user, redact
+from nbmlops.redaction import redact
+from nbmlops.store.identity import current_user
+from nbmlops.workspace import Workspace
 
 
 def test_found_from_a_subfolder_like_git(workspace, monkeypatch):

@@ -10,16 +10,14 @@ current directory, so a notebook in a sub-folder sees the same store.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import getpass
 import json
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput, MlopsError, WorkspaceNotFound
+from .redaction import is_secret_name, redact
 
 if TYPE_CHECKING:
     from .store import Store
@@ -28,42 +26,6 @@ MLOPS_DIR = ".mlops"
 CONFIG_FILE = "config.toml"
 DEFAULT_DB_URL = "sqlite:///.mlops/meta.db"
 DEFAULT_OBJECTS_URL = ".mlops/objects"
-
-_SECRET_QUERY = re.compile(
-    r"(?i)((?:password|passwd|pwd|secret|token|key|access_key|secret_key|sig|signature)=)([^&\s]+)"
-)
-_SECRET_NAME = re.compile(r"(?i)password|passwd|secret|token|key|credential")
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
-
-
-def redact(text: str) -> str:
-    """Hide passwords and secrets in URLs (and in any text that contains URLs).
-
-    Example:
-        >>> redact("postgresql+psycopg://ada:s3cret@db:5432/mlops")
-        'postgresql+psycopg://ada:***@db:5432/mlops'
-    """
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    return _SECRET_QUERY.sub(r"\1***", text)
-
-
-def current_user() -> str:
-    """The workspace identity: ``MLOPS_USER`` or the operating-system user.
-
-    Example:
-        >>> os.environ["MLOPS_USER"] = "ada"; current_user()
-        'ada'
-    """
-    return os.environ.get("MLOPS_USER") or _os_user()
-
-
-@functools.lru_cache(maxsize=1)
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return f"uid{os.getuid()}"
-
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -104,7 +66,7 @@ class Config:
         return cls(**data)
 
     def __repr__(self) -> str:
-        options = {k: "***" if _SECRET_NAME.search(k) else v for k, v in self.objects_options.items()}
+        options = {k: "***" if is_secret_name(k) else v for k, v in self.objects_options.items()}
         return (f"Config(db_url={redact(self.db_url)!r}, objects_url={redact(self.objects_url)!r}, "
                 f"readonly_db_url={redact(self.readonly_db_url) if self.readonly_db_url else None!r}, "
                 f"objects_options={options!r})")

@@ -11,7 +11,7 @@ from ..result import Result
 @click.option("--quick", is_flag=True, help="Check references only; do not re-hash every object.")
 def fsck(quick: bool) -> Result:
     """Re-hash every object and check every reference; exits 5 and names what is affected on damage."""
-    from ..integrity import fsck as check
+    from ..maintenance.integrity import fsck as check
 
     return check(rehash=not quick)
 
@@ -22,6 +22,6 @@ def fsck(quick: bool) -> Result:
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 def gc(grace: str, dry_run: bool) -> Result:
     """Remove objects nothing references (older than the grace period) and stale temporary files."""
-    from ..integrity import gc as collect
+    from ..maintenance.integrity import gc as collect
 
     return collect(grace=grace, dry_run=dry_run)

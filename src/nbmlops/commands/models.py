@@ -22,7 +22,7 @@ def _model_object(value: Any, name: str, run: str | None) -> Any:
 
     if not isinstance(value, str):
         return value
-    from ..registry.formats import read_model_file
+    from ..modelstore.formats import read_model_file
 
     if os.path.isfile(value):
         return read_model_file(value)
@@ -37,8 +37,8 @@ def _run_artifact_model(run: str, name: str) -> Any:
     import os
     import tempfile
 
-    from ..registry.formats import read_model_file
-    from ..runs import load_artifact
+    from ..modelstore.formats import read_model_file
+    from ..tracking.reading import load_artifact
 
     data = load_artifact(run, name)
     if not isinstance(data, bytes):
@@ -213,7 +213,7 @@ def compare(a: str, b: str, data: str, target: str | None, sensitive: str | None
 @click.option("--trust", multiple=True, metavar="TYPE", help="A type to trust beyond scikit-learn/NumPy/SciPy.")
 def load(ref: str, out: str | None, variable: str | None, trust: tuple[str, ...]) -> Result:
     """Load a version after checking its digest: into a notebook variable (--as) or to a file (--out)."""
-    from ..registry.versions import artifact_bytes, load_version, resolve_version
+    from ..modelstore.versions import artifact_bytes, load_version, resolve_version
 
     s = session()
     if variable is not None:

@@ -18,7 +18,7 @@ from . import Group, option_tags, session
 def runs(ctx: click.Context) -> Result | None:
     """List, show and compare runs (`mlops runs` alone lists the latest)."""
     if ctx.invoked_subcommand is None:
-        from ..runs import list_runs
+        from ..tracking.reading import list_runs
 
         return list_runs()
     return None
@@ -35,7 +35,7 @@ def runs(ctx: click.Context) -> Result | None:
               help="Comma-separated params.*/metrics.* columns to show (default: the most common).")
 def list_(filter_: str | None, sort: tuple[str, ...], limit: int, offset: int, columns: str | None) -> Result:
     """List runs, newest first, with their params and latest metrics."""
-    from ..runs import list_runs
+    from ..tracking.reading import list_runs
 
     chosen = [c.strip() for c in columns.split(",")] if columns else None
     return list_runs(filter_, list(sort) or None, limit, offset, columns=chosen)
@@ -45,7 +45,7 @@ def list_(filter_: str | None, sort: tuple[str, ...], limit: int, offset: int, c
 @click.argument("ref")
 def show(ref: str) -> Result:
     """Show one run: params, metrics and their history, artifacts, context."""
-    from ..runs import get_run
+    from ..tracking.reading import get_run
 
     return get_run(ref)
 
@@ -54,7 +54,7 @@ def show(ref: str) -> Result:
 @click.argument("refs", nargs=-1, required=True)
 def compare(refs: tuple[str, ...]) -> Result:
     """Compare two or more runs side by side; differences are highlighted."""
-    from ..runs import compare_runs
+    from ..tracking.reading import compare_runs
 
     return compare_runs(list(refs))
 
@@ -64,7 +64,7 @@ def compare(refs: tuple[str, ...]) -> Result:
 @click.argument("key")
 def history(ref: str, key: str) -> Result:
     """Show every point of one metric of a run."""
-    from ..runs import metric_history
+    from ..tracking.reading import metric_history
 
     return metric_history(ref, key)
 
@@ -74,7 +74,7 @@ def history(ref: str, key: str) -> Result:
 @click.argument("tags", nargs=-1, required=True, metavar="KEY=VALUE...")
 def tag(ref: str, tags: tuple[str, ...]) -> Result:
     """Set tags on a run (also a finished one)."""
-    from ..tracking import tag_run
+    from ..tracking.runs import tag_run
 
     return tag_run(ref, option_tags(tags))
 
@@ -85,7 +85,7 @@ def tag(ref: str, tags: tuple[str, ...]) -> Result:
 @click.option("--out", "-o", type=click.Path(dir_okay=False), required=True, help="File to write.")
 def artifact(ref: str, name: str, out: str) -> Result:
     """Write an artifact of a run to a file."""
-    from ..runs import save_artifact
+    from ..tracking.reading import save_artifact
 
     return save_artifact(ref, name, out)
 
@@ -103,8 +103,8 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, co
     run fails if the cell raises or the command exits non-zero. With --live the
     cell shows its metrics as a chart that updates while the cell runs.
     """
-    from ..runs import summarize
-    from ..tracking import start_run
+    from ..tracking.reading import summarize
+    from ..tracking.runs import start_run
 
     s = session()
     tags = option_tags(tag_items)
@@ -114,7 +114,7 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, co
         if live:
             from IPython.display import display
 
-            from ..panels.live_view import live as live_view
+            from ..panels.live_panel import live as live_view
 
             view = live_view(run_)
             display(view)
@@ -161,6 +161,6 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, co
 @click.option("--disable", is_flag=True, help="Stop autologging.")
 def autolog(flavor: str, disable: bool) -> Result:
     """Log estimator params, fit time and training score for every fit() inside a run."""
-    from ..autolog import autolog as enable
+    from ..tracking.autolog import autolog as enable
 
     return enable(flavor, disable=disable)

@@ -40,6 +40,6 @@ def copy(db_url: str, objects_url: str, switch: bool) -> Result:
     Use it to move from the embedded SQLite + folder store to a shared PostgreSQL + S3
     store. Ids, references and the audit chain are kept; the target must be empty.
     """
-    from ..transfer import copy_workspace
+    from ..maintenance.transfer import copy_workspace
 
     return copy_workspace(db_url, objects_url, switch=switch)

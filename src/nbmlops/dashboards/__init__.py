@@ -30,7 +30,7 @@ from ..refs import check_name
 from ..result import Message, Note, render_html
 from ..workspace import Workspace, open_current
 from .goals import check_known, parse_goals
-from .view import DashboardView, overview
+from .page import DashboardView, overview
 
 FOLDER = "dashboards"
 DEFAULT_PORT = 8866

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
 from ..refs import check_name
-from ..store.engine import retrying
+from ..store.database import retrying
 from ..workspace import open_current
 from . import files, tables
 from .versions import Written, check_message, latest_manifest, put_manifest, record, run_of

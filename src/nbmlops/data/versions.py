@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Row, func, insert, select
 
 from ..errors import Ambiguous, Conflict, InvalidInput, NotFound
 from ..refs import check_name, check_selector_name, parse_ref, row_named
-from ..store.engine import dialect_insert
+from ..store.database import dialect_insert
 from ..store.meta import dataset_tags, dataset_versions, datasets, lineage
 from ..workspace import open_current
 
@@ -196,7 +196,7 @@ def record(store: Store, name: str, written: Written, message: str, run_id: str 
 
 def run_of(store: Store) -> str | None:
     """The id of the active run when it logs into this store's database."""
-    from ..tracking import active_run
+    from ..tracking.runs import active_run
 
     run = active_run()
     if run is None or run.store.db_url != store.db_url:

@@ -74,7 +74,7 @@ def _with_predictions(source: Source, model: ModelInput, column: str) -> Source:
 
 
 def _record(report: DriftReport, model: ModelInput | None, record: bool | None, store: Store | None) -> None:
-    from ..evaluate.recording import record_report
+    from ..evaluate.reports import record_report
 
     if record is False:
         return

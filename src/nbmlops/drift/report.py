@@ -11,7 +11,7 @@ import dataclasses
 import math
 from typing import Any
 
-from ..evaluate.recording import Report
+from ..evaluate.reports import Report
 from ..result import Block, Chart, Fields, Heading, Note, Table, fmt_duration, status_cell
 from . import charts
 from .methods import METHODS, P_VALUES

@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from .fairness import assess, bias
-from .recording import list_reports, open_report
+from .reports import list_reports, open_report
 from .speed import perf
 from .stability import slices
 

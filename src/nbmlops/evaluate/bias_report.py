@@ -12,7 +12,7 @@ from typing import Any
 
 from ..result import Block, Chart, Fields, Heading, Note, Table, fmt
 from . import charts
-from .recording import Report
+from .reports import Report
 
 MEANINGS = {
     "demographic_parity_difference": "gap between the highest and the lowest selection rate",

@@ -249,7 +249,7 @@ def bias(model: Any, X: Any, y: Any = None, *, sensitive: Any, positive: Any = N
         >>> mo.evaluate.bias(clf, X_test, y_test, sensitive=["gender", "age_band"])  # doctest: +SKIP
     """
     from .inputs import feature_frame, load_model, load_table, predict, split_target
-    from .recording import record_report
+    from .reports import record_report
 
     model_input = load_model(model, labels[0], store=store)
     table = load_table(X, labels[1])

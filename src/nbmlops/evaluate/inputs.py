@@ -176,7 +176,7 @@ def load_model(value: Any, label: str, *, store: Store | None = None) -> ModelIn
     An object registered or loaded in this session is linked to its model version,
     so evaluations of it are attached to that version.
     """
-    from ..registry import formats, versions
+    from ..modelstore import formats, versions
 
     if not isinstance(value, str):
         if not callable(getattr(value, "predict", None)):

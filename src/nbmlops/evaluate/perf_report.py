@@ -9,7 +9,7 @@ import numpy as np
 
 from ..result import Block, Chart, Fields, Heading, Note, Table, fmt_bytes
 from . import charts
-from .recording import Report
+from .reports import Report
 
 
 def _pct(values: list[float], q: float) -> float | None:

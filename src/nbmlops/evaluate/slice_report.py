@@ -8,7 +8,7 @@ from typing import Any
 
 from ..result import Block, Chart, Fields, Heading, Note, Table, fmt
 from . import charts
-from .recording import Report
+from .reports import Report
 
 RELATIVE = ("mean_absolute_error", "root_mean_squared_error")
 NAMES = {"accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1",

@@ -89,10 +89,10 @@ def _import_time(module: str) -> float | None:
 
 def _artifact(model: ModelInput, store: Store | None) -> tuple[bytes | None, str | None, str | None]:
     """The model's stored bytes (registered) or freshly serialised ones, for size and load time."""
-    from ..registry import formats
+    from ..modelstore import formats
 
     if model.version_id is not None:
-        from ..registry.versions import artifact_bytes
+        from ..modelstore.versions import artifact_bytes
 
         data, fmt = artifact_bytes(model.version_id, store=store)
         return data, fmt, None
@@ -112,9 +112,9 @@ def perf(model: Any, X: Any, *, batch_size: int = 1000, budget_s: float = 10.0, 
         >>> mo.evaluate.perf(clf, X_test).summary["p95_latency_ms"]  # doctest: +SKIP
         0.41
     """
-    from ..registry import formats
+    from ..modelstore import formats
     from .inputs import feature_frame, load_model, load_table, predict
-    from .recording import record_report
+    from .reports import record_report
 
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInput(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")

@@ -146,7 +146,7 @@ def slices(model: Any, X: Any, y: Any = None, *, by: str | Sequence[str] | None 
         >>> mo.evaluate.slices(clf, X_test, y_test, by="region", folds=5)  # doctest: +SKIP
     """
     from .inputs import feature_frame, load_model, load_table, predict, split_target
-    from .recording import record_report
+    from .reports import record_report
 
     model_input = load_model(model, labels[0], store=store)
     table = load_table(X, labels[1])

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable, require
+from ..redaction import redact
 from ..result import Block, Fields, Heading, Note, Result, Table, fmt_bytes, fmt_duration
-from ..workspace import redact
 
 # tags that carry nbmlops identity through MLflow, so a second transfer finds what the first one wrote
 RUN_ID_TAG = "nbmlops.run_id"

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from .. import query
 from ..errors import InvalidInput
+from ..redaction import redact
 from ..store.meta import (
     artifacts,
     metrics,
@@ -35,7 +35,8 @@ from ..store.meta import (
     runs,
     tags,
 )
-from ..workspace import open_current, redact
+from ..tracking import filters
+from ..workspace import open_current
 from .mlflow_client import (
     ARTIFACT_TAG,
     MAX_PARAM_VALUE,
@@ -71,7 +72,7 @@ def export_mlflow(to: str, *, experiment: str | None = None, filter: str | None 
 
     if experiment is not None and (not isinstance(experiment, str) or not experiment.strip()):
         raise InvalidInput("An MLflow experiment name must be non-empty text.")
-    condition = query.where(filter)  # a bad filter fails before anything is written
+    condition = filters.where(filter)  # a bad filter fails before anything is written
     store = store or open_current()
     name = (experiment or store.workspace.root.name or "nbmlops").strip()
     started = time.perf_counter()
@@ -291,7 +292,7 @@ def _export_version(client: Any, store: Store, experiment_id: str, row: Any, map
 
 def _write_model(store: Store, row: Any, folder: Path, notes: list[str]) -> str:
     """Write the version as an MLflow model folder; returns ``sklearn`` or, when MLflow has no flavor for it, ``file``."""
-    from ..registry import formats
+    from ..modelstore import formats
 
     data = store.objects.get(row.artifact, verify=True)
     if row.flavor == "sklearn":

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
-from .. import artifacts as artifact_names
-from ..buffer import insert_points
 from ..errors import InvalidInput, NotFound
+from ..redaction import redact
 from ..store.meta import artifacts, model_aliases, model_versions, models, params, runs, tags
-from ..tracking import encode_param
-from ..workspace import open_current, redact
+from ..tracking import artifacts as artifact_names
+from ..tracking.buffer import insert_points
+from ..tracking.runs import encode_param
+from ..workspace import open_current
 from .mlflow_client import ARTIFACT_TAG, RUN_ID_TAG, VERSION_TAG, MlflowTransfer, connect
 
 if TYPE_CHECKING:
@@ -303,7 +304,8 @@ def _import_version(client: Any, store: Store, uri: str, model: Any, version: An
 
 
 def _import_aliases(store: Store, model: Any, mapped: dict[str, int], report: MlflowTransfer) -> None:
-    from ..registry.versions import find_version, point_alias
+    from ..modelstore.versions import find_version
+    from ..registry.aliases import point_alias
 
     for alias, version in (model.aliases or {}).items():
         number = mapped.get(str(version))

@@ -15,8 +15,9 @@ Example:
 
 from __future__ import annotations
 
-from .execute import JobSpec, run_job
+from .execute import JobSpec
 from .executors import ClusterUnavailable, executor_url, open_executor, register_executor
+from .launch import run_job
 from .records import (
     JobDetail,
     JobList,

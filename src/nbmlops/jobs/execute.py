@@ -7,7 +7,7 @@ papermill returns. Stored with the run: the parameters (as params), the
 notebook as executed (an object, by digest), the executed notebook (artifact
 ``output.ipynb``, widget state stripped), the failing cell and error.
 
-The same :func:`execute` runs inline (``run_job``), in a local worker process
+The same :func:`execute` runs inline (:func:`~nbmlops.jobs.run_job`), in a local worker process
 or on a Dask worker (sweeps); everything it needs travels in a picklable
 :class:`JobSpec`.
 """
@@ -30,14 +30,13 @@ from sqlalchemy import insert, update
 from ..errors import InvalidInput
 from ..store.meta import jobs
 from ..store.objects import digest_bytes
-from ..workspace import open_current
 from . import notebook as nbk
 from . import parameters as prm
 from .results import OUTPUT_ARTIFACT
 
 if TYPE_CHECKING:
     from ..store import Store
-    from ..tracking import Run
+    from ..tracking.runs import Run
     from ..workspace import Workspace
     from .results import JobResult
 
@@ -271,7 +270,7 @@ def start_job_run(name: str, *, kind: str, notebook: str, digest: str, store: St
     The launching process may itself be a notebook kernel; its notebook and cell
     history are not what this run executed, so they are left out.
     """
-    from ..tracking import start_run
+    from ..tracking.runs import start_run
 
     run = start_run(name, tags=tags, kind=kind, parent=parent, store=store)
     run._context["notebook"] = {"path": notebook, "digest": digest}
@@ -322,33 +321,5 @@ def execute_with_retries(spec: JobSpec, store: Store | None = None) -> JobResult
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def run_job(notebook: str | os.PathLike[str], parameters: Mapping[str, Any] | None = None, *,
-            name: str | None = None, validated: bool = False, tags: Mapping[str, Any] | None = None,
-            kernel: str | None = None, cwd: str | None = None, timeout: float | None = None,
-            retries: int = 0, progress: bool = True, log_output: bool = False,
-            store: Store | None = None) -> JobResult:
-    """Execute a notebook with papermill as a job run; returns its status, metrics and output.
-
-    A failing notebook does not raise: the result (and the run) say FAILED with
-    the failing cell and error. ``validated=True`` first requires the notebook
-    to pass :func:`~nbmlops.jobs.validate` (a passing validation of the same
-    notebook content is reused).
-
-    Example:
-        >>> res = run_job("train.ipynb", {"C": 0.5, "data": "loans@3"})  # doctest: +SKIP
-        >>> res.status, res.metrics["accuracy"]  # doctest: +SKIP
-        ('FINISHED', 0.91)
-    """
-    store = store or open_current()
-    nb = nbk.read_notebook(notebook)
-    if validated:
-        from .validate import require_validation
-
-        require_validation(nb, store=store, kernel=kernel)
-    spec = prepare(nb, parameters, store=store, name=name, tags=tags, kernel=kernel, cwd=cwd, timeout=timeout,
-                   retries=retries, validated=validated, progress=progress, log_output=log_output)
-    return execute_with_retries(spec, store)
-
-
-__all__ = ["JobSpec", "run_job", "prepare", "execute", "execute_with_retries", "point_spec", "check_kernel",
+__all__ = ["JobSpec", "prepare", "execute", "execute_with_retries", "point_spec", "check_kernel",
            "OUTPUT_ARTIFACT"]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ..errors import InvalidInput, MissingDependency, MlopsError
-from ..workspace import redact
+from ..redaction import redact
 
 CONNECT_TIMEOUT_S = 3.0
 PRELOAD = ["papermill", "nbmlops.jobs.sweep", "nbmlops.jobs.engine"]

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select
 
-from .. import query
 from ..errors import InvalidInput, NotFound, check_page
 from ..refs import resolve_run
 from ..result import (
@@ -33,6 +32,7 @@ from ..result import (
     timestamp,
 )
 from ..store.meta import jobs, runs
+from ..tracking import filters
 from ..workspace import open_current
 from . import notebook as nbk
 from .results import JobResult, compact, load_jobs, short_path
@@ -87,14 +87,14 @@ def list_jobs(filter: str | None = None, *, status: str | None = None, mode: str
     Example:
         >>> list_jobs("params.C > 0.1", status="failed").to_frame()  # doctest: +SKIP
     """
-    from ..runs import reap_dead_runs
+    from ..tracking.reading import reap_dead_runs
 
     check_page(limit, offset)
     if mode is not None and mode not in MODES:
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
     store = store or open_current()
     reap_dead_runs(store)
-    condition = query.where(filter)
+    condition = filters.where(filter)
     if status:
         condition = and_(condition, runs.c.status == status.upper())
     if mode:
@@ -168,7 +168,7 @@ def get_job(ref: str, *, store: Store | None = None) -> JobDetail | SweepResult:
     Example:
         >>> get_job("3f2a")  # doctest: +SKIP
     """
-    from ..runs import reap_dead_runs
+    from ..tracking.reading import reap_dead_runs
 
     store = store or open_current()
     reap_dead_runs(store)

@@ -42,7 +42,7 @@ from .executors import open_executor
 
 if TYPE_CHECKING:
     from ..store import Store
-    from ..tracking import Run
+    from ..tracking.runs import Run
     from .execute import JobSpec
     from .results import JobResult
 

@@ -27,6 +27,7 @@ from ..result import Block, Fields, Heading, Note, Result, fmt_duration
 from ..store.meta import jobs, runs
 from ..workspace import open_current
 from . import notebook as nbk
+from .execute import execute, prepare
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -181,8 +182,6 @@ def validate(notebook: str | os.PathLike[str] | nbk.Notebook, *, compare: str = 
         >>> validate("train.ipynb").passed  # doctest: +SKIP
         True
     """
-    from .execute import execute, prepare
-
     if compare not in COMPARE_MODES:
         raise InvalidInput(f"compare must be one of {', '.join(COMPARE_MODES)}, not {compare!r}.")
     store = store or open_current()

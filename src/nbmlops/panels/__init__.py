@@ -15,13 +15,13 @@ import importlib
 from typing import Any
 
 _PANELS = {
-    "runs": "nbmlops.panels.runs_view",
-    "live": "nbmlops.panels.live_view",
-    "models": "nbmlops.panels.models_view",
-    "data": "nbmlops.panels.data_view",
-    "drift": "nbmlops.panels.drift_view",
-    "bias": "nbmlops.panels.bias_view",
-    "jobs": "nbmlops.panels.jobs_view",
+    "runs": "nbmlops.panels.runs_panel",
+    "live": "nbmlops.panels.live_panel",
+    "models": "nbmlops.panels.models_panel",
+    "data": "nbmlops.panels.data_panel",
+    "drift": "nbmlops.panels.drift_panel",
+    "bias": "nbmlops.panels.bias_panel",
+    "jobs": "nbmlops.panels.jobs_panel",
 }
 
 __all__ = list(_PANELS)

@@ -10,11 +10,12 @@ Example:
 
 from __future__ import annotations
 
+from ..modelstore.versions import load, resolve_version
+from .aliases import remove_alias, set_alias
 from .card import card
 from .compare import compare
 from .promotion import approve, check_gates, gate, history, promote, reject
 from .registration import register
-from .versions import load, remove_alias, resolve_version, set_alias
 from .views import describe_version, list_models, show
 
 __all__ = [

@@ -12,10 +12,10 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from ..evaluate.recording import open_report
+from ..evaluate.reports import open_report
+from ..modelstore.formats import DESCRIPTIONS, JOBLIB
 from ..result import Block, Fields, Heading, Note, Result, Table, fmt, fmt_bytes, timestamp
 from ..workspace import open_current
-from .formats import DESCRIPTIONS, JOBLIB
 from .views import ModelVersion, context_blocks, describe_version, history_table, signature_blocks
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data.versions import reads_recorded_on_success
-from ..evaluate.recording import Report
+from ..evaluate.reports import Report
 from ..result import Block, Fields, Heading, Note, Table, fmt
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def compare(a: Any, b: Any, *, data: Any, target: Any = None, sensitive: str | S
     from ..evaluate.fairness import assess, sensitive_columns
     from ..evaluate.inputs import feature_frame, load_model, load_table, predict, split_target
     from ..evaluate.labels import binarize, regression_values, task_of
-    from ..evaluate.recording import record_report
+    from ..evaluate.reports import record_report
 
     first, second = load_model(a, labels[0], store=store), load_model(b, labels[1], store=store)
     table = load_table(data, labels[2])

@@ -18,8 +18,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from ..evaluate.recording import Report
-from ..evaluations import list_evaluations
+from ..evaluate.reports import Report
+from ..evaluate.storage import list_evaluations
 from ..result import Block, Heading, Note, Table, fmt, status_cell
 
 if TYPE_CHECKING:

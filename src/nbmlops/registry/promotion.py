@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, insert, select, update
 
 from ..errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
-from ..evaluations import record_evaluation
+from ..evaluate.storage import record_evaluation
+from ..modelstore.versions import find_version, model_row, version_ref
 from ..refs import check_name, check_selector_name, parse_ref
 from ..result import Block, Message, Note, Result
 from ..store.meta import model_aliases, model_transitions, models
 from ..workspace import open_current
+from .aliases import point_alias
 from .gates import GateReport, evaluate_gates, parse_gate
-from .versions import find_version, model_row, point_alias, version_ref
 from .views import history_table, transitions_of
 
 if TYPE_CHECKING:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, func, insert, select
 
 from ..errors import InvalidInput
+from ..modelstore import formats
+from ..modelstore.versions import remember
 from ..refs import check_name, resolve_run
-from ..runs import _param_value
-from ..store.engine import dialect_insert
+from ..store.database import dialect_insert
 from ..store.meta import (
     dataset_versions,
     datasets,
@@ -28,9 +29,9 @@ from ..store.meta import (
     params,
     runs,
 )
+from ..tracking.reading import _param_value
 from ..workspace import open_current
-from . import formats
-from .versions import check_alias, point_alias, remember
+from .aliases import check_alias, point_alias
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -78,9 +79,9 @@ def register(model: Any, name: str, *, run: str | None = None, example: Any = No
         >>> mo.models.register(clf, "churn", run=run.id, example=X_train)  # doctest: +SKIP
         churn v3 ...
     """
-    from ..buffer import BUFFER
-    from ..context import capture_start, ensure_package_set
-    from ..tracking import active_run
+    from ..tracking.buffer import BUFFER
+    from ..tracking.context import capture_start, ensure_package_set
+    from ..tracking.runs import active_run
     from .signature import infer_signature
     from .views import describe_version
 
@@ -138,6 +139,6 @@ def register(model: Any, name: str, *, run: str | None = None, example: Any = No
 
 
 def _dumps(value: Any) -> str:
-    from ..evaluations import _json
+    from ..evaluate.storage import _json
 
     return _json(value)

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from ..evaluations import list_evaluations
+from ..evaluate.storage import list_evaluations
+from ..modelstore.formats import DESCRIPTIONS
+from ..modelstore.versions import find_version, model_row
 from ..refs import parse_ref
 from ..result import (
     Block,
@@ -25,8 +27,6 @@ from ..result import (
 )
 from ..store.meta import model_aliases, model_transitions, model_versions, models
 from ..workspace import open_current
-from .formats import DESCRIPTIONS
-from .versions import find_version, model_row
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -172,7 +172,7 @@ def context_blocks(context: dict[str, Any]) -> list[Block]:
 
 
 def _headline(summary: dict[str, Any]) -> str:
-    from ..evaluate.recording import HEADLINE
+    from ..evaluate.reports import HEADLINE
 
     keys = [k for keys in HEADLINE.values() for k in keys]
     return ", ".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in summary.items() if k in keys)

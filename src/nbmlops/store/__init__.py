@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from ..errors import PermissionDenied
-from ..workspace import current_user, redact
-from . import audit as _audit
-from .engine import connection, make_engine
+from ..redaction import redact
+from . import audit_chain as _audit
+from .database import connection, make_engine
+from .identity import current_user
 from .migrate import ensure_schema
 from .objects import ObjectStore
 

@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from ..errors import StoreUnavailable
-from ..workspace import redact
-from .engine import connection
+from ..redaction import redact
+from .database import connection
 
 HEAD = "0001"
 SCRIPTS = Path(__file__).with_name("migrations")

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 import blake3
 
 from ..errors import IntegrityError, InvalidInput, MissingDependency, NotFound, StoreUnavailable
-from ..workspace import redact
+from ..redaction import redact
 
 CHUNK = 1 << 20
 FRESHEN_AFTER_S = 600.0  # gc's smallest safe grace period is this plus the longest commit

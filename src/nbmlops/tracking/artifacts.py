@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound
 
 MAX_NAME = 512
 PLOTLY = "application/vnd.plotly.v1+json"

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from .errors import InvalidInput, NotFound, check_page
-from .store.meta import evaluations
-from .workspace import open_current
+from ..errors import InvalidInput, NotFound, check_page
+from ..store.meta import evaluations
+from ..workspace import open_current
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 KINDS = ("bias", "slices", "perf", "drift", "gates", "compare", "monitor")
 
@@ -73,7 +73,7 @@ def record_evaluation(kind: str, *, subject: dict[str, Any], summary: dict[str, 
         raise InvalidInput(f"Unknown evaluation kind {kind!r}; known kinds are {', '.join(KINDS)}.")
     store = store or open_current()
     if run_id is None:
-        from .tracking import active_run
+        from ..tracking.runs import active_run
 
         run = active_run()
         run_id = run.id if run is not None and run.store is store else None

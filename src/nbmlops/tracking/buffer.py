@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, case, insert
 
-from .store.engine import dialect_insert, retrying
-from .store.meta import latest_metrics, metrics
+from ..store.database import dialect_insert, retrying
+from ..store.meta import latest_metrics, metrics
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 Point = tuple[str, str, float, int, float]
 FLUSH_AT = 20_000

@@ -17,17 +17,100 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, update
 
+from ..data.versions import reads_recorded_on_success
+from ..errors import MlopsError, NotFound
+from ..result import jsonable
+from ..store.meta import monitor_results
+from ..workspace import open_current
 from . import notify, retraining
-from .errors import MlopsError, NotFound
-from .monitor import assess, status_of
-from .result import jsonable
-from .store.meta import monitor_results
+from .monitors import monitor_row
 
 if TYPE_CHECKING:
-    from .drift.report import DriftReport
-    from .monitor_views import MonitorCheck
-    from .store import Store
+    from ..drift.report import DriftReport
+    from ..store import Store
+    from .views import MonitorCheck
 
+
+LEVEL = {"OK": 0, "WARN": 1, "ALERT": 2}
+
+
+def _metric_reasons(config: dict[str, Any], report: Any) -> list[dict[str, str]]:
+    reasons: list[dict[str, str]] = []
+    perf = report.performance or {}
+    current = {m["metric"]: m["current"] for m in perf.get("metrics", [])}
+    windows = perf.get("windows") or []
+    for bound, limits in (("min", config["min"]), ("max", config["max"])):
+        for metric, limit in limits.items():
+            if metric not in current:
+                why = "the data has no labels or predictions for it" if not perf else f"{metric} does not apply here"
+                reasons.append({"level": "WARN", "text": f"{metric} not checked: {why}"})
+                continue
+
+            def breach(value: float | None, bound: str = bound, limit: float = limit) -> bool:
+                return value is not None and (value < limit if bound == "min" else value > limit)
+            word = "below the minimum" if bound == "min" else "above the maximum"
+            if breach(current[metric]):
+                reasons.append({"level": "ALERT", "text": f"{metric} {current[metric]:.4g} is {word} {limit:g}"})
+            if windows and len(windows) > 1:
+                latest = windows[-1]
+                value = latest["metrics"].get(metric)
+                start = dt.datetime.fromtimestamp(latest["start"], tz=dt.UTC).strftime("%Y-%m-%d")
+                if breach(value):
+                    reasons.append({"level": "ALERT", "text": f"{metric} in the latest {report.window} window (from "
+                                    f"{start}) is {value:.4g}, {word} {limit:g}"})
+                elif any(breach(w["metrics"].get(metric)) for w in windows[:-1]):
+                    reasons.append({"level": "WARN", "text": f"{metric} was {word} {limit:g} in an earlier window"})
+    return reasons
+
+
+def assess(config: dict[str, Any], report: Any) -> list[dict[str, str]]:
+    """The reasons behind a check's status, from the monitor's limits and the drift report."""
+    reasons: list[dict[str, str]] = []
+    drifted = report.drifted_columns
+    shown = ", ".join(drifted[:6]) + (", ..." if len(drifted) > 6 else "")
+    limit = config.get("max_drift_share")
+    if limit is not None and report.drift_share > limit:
+        reasons.append({"level": "ALERT", "text": f"drift share {report.drift_share:.0%} is above the limit of "
+                                                  f"{limit:.0%} ({shown})"})
+    elif limit is None and report.dataset_drift:
+        reasons.append({"level": "ALERT", "text": f"dataset drift: {report.drift_share:.0%} of columns drifted ({shown})"})
+    elif drifted:
+        reasons.append({"level": "WARN", "text": f"{len(drifted)} column(s) drifted, {report.drift_share:.0%} of "
+                                                 f"columns ({shown})"})
+    if report.prediction is not None and report.prediction["drifted"]:
+        reasons.append({"level": "WARN", "text": f"the prediction ({report.prediction['column']}) drifted "
+                                                 f"({'; '.join(report.prediction['reasons'])})"})
+    schema = report.schema
+    for column in schema.get("only_reference", []):
+        reasons.append({"level": "WARN", "text": f"column {column} is missing from the data"})
+    for change in schema.get("type_changed", []):
+        reasons.append({"level": "WARN", "text": f"column {change['column']} changed type ({change['reference']} → "
+                                                 f"{change['current']})"})
+    reasons.extend(_metric_reasons(config, report))
+    if report.performance_dropped and not (config["min"] or config["max"]):
+        reasons.append({"level": "WARN", "text": f"quality fell against the reference ({', '.join(report.performance_dropped)})"})
+    return reasons
+
+
+def status_of(reasons: list[dict[str, str]]) -> str:
+    """The worst level among the reasons (OK when there are none)."""
+    return max((r["level"] for r in reasons), key=LEVEL.__getitem__, default="OK")
+
+
+@reads_recorded_on_success()
+def check(name: str, data: Any, *, label: str | None = None, in_notebook: bool = False,
+          store: Store | None = None) -> MonitorCheck:
+    """Run new data through a monitor: store the drift evaluation and the result, alert, apply the policy.
+
+    Example:
+        >>> check("churn-prod", batch_2026_11).status  # doctest: +SKIP
+        'ALERT'
+    """
+    store = store or open_current()
+    with store.read() as conn:
+        row = monitor_row(conn, name)
+    return record_check(row, data, label=label or (data if isinstance(data, str) else "data"),
+                        in_notebook=in_notebook, store=store)
 
 def _json(value: Any) -> str:
     return json.dumps(jsonable(value), sort_keys=True)
@@ -49,7 +132,7 @@ def _reference(row: Any, config: dict[str, Any]) -> tuple[str, list[dict[str, st
 def _model(row: Any, store: Store) -> tuple[Any, int | None, list[dict[str, str]]]:
     if not row.model_ref:
         return None, None, []
-    from .evaluate.inputs import load_model
+    from ..evaluate.inputs import load_model
 
     try:
         loaded = load_model(row.model_ref, "model", store=store)
@@ -75,9 +158,9 @@ def summary_metrics(report: DriftReport) -> dict[str, Any]:
 
 def record_check(row: Any, data: Any, *, label: str, in_notebook: bool, store: Store) -> MonitorCheck:
     """Compare ``data`` with the monitor's reference and record everything the check decided."""
-    from .drift import compare
-    from .evaluate.recording import record_report
-    from .monitor_views import MonitorCheck
+    from ..drift import compare
+    from ..evaluate.reports import record_report
+    from .views import MonitorCheck
 
     config, policy = json.loads(row.config), json.loads(row.policy)
     reference, reasons = _reference(row, config)

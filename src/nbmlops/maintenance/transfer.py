@@ -16,14 +16,14 @@ import time
 import tomllib
 from typing import TYPE_CHECKING
 
-from .errors import Conflict, InvalidInput
-from .result import Block, Fields, Heading, Note, Result, Table, fmt_bytes, fmt_duration
+from ..errors import Conflict, InvalidInput
+from ..result import Block, Fields, Heading, Note, Result, Table, fmt_bytes, fmt_duration
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy import Table as SqlTable
 
-    from .store import Store
+    from ..store import Store
 
 BATCH_ROWS = 1000
 CONTENT_TABLES = ("runs", "datasets", "models", "evaluations", "monitors", "jobs")  # any row here: not empty
@@ -58,8 +58,8 @@ class WorkspaceCopy(Result):
 
 
 def _target_store(store: Store, db_url: str, objects_url: str) -> Store:
-    from .store import Store as StoreClass
-    from .workspace import Workspace
+    from ..store import Store as StoreClass
+    from ..workspace import Workspace
 
     config = dataclasses.replace(store.workspace.config, db_url=db_url, objects_url=objects_url)
     return StoreClass(Workspace(store.workspace.root, config))
@@ -68,7 +68,7 @@ def _target_store(store: Store, db_url: str, objects_url: str) -> Store:
 def _check_empty(target: Store) -> None:
     from sqlalchemy import func, select
 
-    from .store import meta
+    from ..store import meta
 
     with target.read() as conn:
         for name in (*CONTENT_TABLES, "audit_events"):
@@ -123,7 +123,7 @@ def _reset_sequences(target: Connection, table: SqlTable) -> None:
 
 
 def _switch(store: Store, db_url: str, objects_url: str) -> None:
-    from .workspace import Config
+    from ..workspace import Config
 
     path = store.workspace.mlops_dir / "config.toml"
     raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -137,7 +137,7 @@ def copy_workspace(db_url: str, objects_url: str, *, switch: bool = False, store
     Example:
         >>> copy_workspace("postgresql+psycopg://ml@db/ml", "s3://team-ml/store", switch=True)  # doctest: +SKIP
     """
-    from .workspace import open_current
+    from ..workspace import open_current
 
     for name, value in (("--db-url", db_url), ("--objects-url", objects_url)):
         if not isinstance(value, str) or not value.strip():
@@ -155,8 +155,8 @@ def copy_workspace(db_url: str, objects_url: str, *, switch: bool = False, store
 def _copy_into(store: Store, target: Store, switch: bool) -> WorkspaceCopy:
     from sqlalchemy import func, select
 
-    from .store import forget_stores, meta
-    from .workspace import redact
+    from ..redaction import redact
+    from ..store import forget_stores, meta
 
     _check_empty(target)
     started = time.perf_counter()

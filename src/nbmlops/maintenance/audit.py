@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from .errors import IntegrityError, InvalidInput, check_page
-from .result import Block, Fields, Note, Result, Table
-from .store.audit import verify as verify_chain
-from .store.meta import audit_events, audit_head
-from .timespec import parse_since
-from .workspace import open_current
+from ..errors import IntegrityError, InvalidInput, check_page
+from ..result import Block, Fields, Note, Result, Table
+from ..store.audit_chain import verify as verify_chain
+from ..store.meta import audit_events, audit_head
+from ..timespec import parse_since
+from ..workspace import open_current
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 _ENTITY = re.compile(r"^([a-z_]{1,32})(?::(.{1,255}))?$")
 _ACTION = re.compile(r"^[A-Za-z0-9_.*\-]{1,64}$")

@@ -19,11 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select, update
 
-from . import query
-from .artifacts import check_name
-from .errors import InvalidInput, NotFound, check_page
-from .refs import resolve_run
-from .result import (
+from ..errors import InvalidInput, NotFound, check_page
+from ..refs import resolve_run
+from ..result import (
     Block,
     Fields,
     Heading,
@@ -38,12 +36,14 @@ from .result import (
     status_cell,
     timestamp,
 )
-from .store.meta import artifacts, latest_metrics, metrics, params, runs, tags
-from .tracking import REAPED, process_start
-from .workspace import open_current
+from ..store.meta import artifacts, latest_metrics, metrics, params, runs, tags
+from ..workspace import open_current
+from . import filters
+from .artifacts import check_name
+from .runs import REAPED, process_start
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 STALE_S = 600.0
 MAX_KEY_COLUMNS = 8
@@ -162,9 +162,9 @@ def list_runs(filter: str | None = None, sort: str | Sequence[str] | None = None
     check_page(limit, offset, most=MAX_PAGE)
     store = store or open_current()
     reap_dead_runs(store)
-    condition = query.where(filter)
-    sort_keys = query.parse_sort(sort)
-    page = query.apply_sort(select(runs).where(condition), sort_keys).limit(limit).offset(offset)
+    condition = filters.where(filter)
+    sort_keys = filters.parse_sort(sort)
+    page = filters.apply_sort(select(runs).where(condition), sort_keys).limit(limit).offset(offset)
     with store.read() as conn:
         total = conn.execute(select(func.count()).select_from(runs).where(condition)).scalar_one()
         rows = conn.execute(page).all()
@@ -187,7 +187,7 @@ def list_runs(filter: str | None = None, sort: str | Sequence[str] | None = None
         by_id[m.run_id]["metrics"][m.key] = math.nan if m.value is None else m.value
     for t in t_rows:
         by_id[t.run_id]["tags"][t.key] = t.value
-    mentioned = {(c.namespace, c.key) for c in _comparisons(query.parse(filter) if filter and filter.strip() else None)}
+    mentioned = {(c.namespace, c.key) for c in _comparisons(filters.parse(filter) if filter and filter.strip() else None)}
     mentioned |= {(ns, k) for ns, k, _ in sort_keys}
 
     def keys(namespace: str, counter: Counter[str]) -> list[str]:
@@ -225,12 +225,12 @@ def run_keys(*, store: Store | None = None) -> dict[str, list[str]]:
     return {"params": list(p_keys), "metrics": list(m_keys)}
 
 
-def _comparisons(node: Any) -> list[query.Cmp]:
+def _comparisons(node: Any) -> list[filters.Cmp]:
     if node is None:
         return []
-    if isinstance(node, query.Cmp):
+    if isinstance(node, filters.Cmp):
         return [node]
-    if isinstance(node, query.Not):
+    if isinstance(node, filters.Not):
         return _comparisons(node.inner)
     return _comparisons(node.left) + _comparisons(node.right)
 

@@ -7,8 +7,8 @@ import datetime as dt
 import math
 from typing import Any
 
-from .drift.report import DriftReport
-from .result import (
+from ..drift.report import DriftReport
+from ..result import (
     Block,
     Chart,
     Fields,
@@ -140,7 +140,7 @@ class MonitorHistory(Result):
         out: list[Block] = [Heading(f"Monitor {self.monitor}: history")]
         if not self.results:
             return [*out, Note(f"No checks yet; run monitor check {self.monitor} DATA.")]
-        from .drift import charts
+        from ..drift import charts
 
         points = [{"x": x, "status": r["status"], "drift_share": _number(r["metrics"].get("drift_share")),
                    "metrics": {k: _number(v) for k, v in r["metrics"].get("metrics", {}).items()},

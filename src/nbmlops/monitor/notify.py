@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 GROUP = "nbmlops.notifiers"
 

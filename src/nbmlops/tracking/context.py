@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import blake3
 
-from .workspace import redact
+from ..redaction import redact
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from .store import Store
+    from ..store import Store
 
 GIT_TTL_S = 2.0
 DIFF_LIMIT = 20 << 20
@@ -168,8 +168,8 @@ _recorded_package_sets: set[tuple[str, str]] = set()
 
 def ensure_package_set(conn: Connection, digest: str, packages: list[str]) -> None:
     """Store a package list once per distinct set (and ask the database once per process)."""
-    from .store.engine import dialect_insert
-    from .store.meta import package_sets
+    from ..store.database import dialect_insert
+    from ..store.meta import package_sets
 
     key = (str(conn.engine.url), digest)
     if key in _recorded_package_sets:

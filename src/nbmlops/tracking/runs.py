@@ -22,18 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
 
+from ..errors import Conflict, InvalidInput, NotFound
+from ..redaction import redact
+from ..store.database import dialect_insert
+from ..store.meta import artifacts as artifacts_table
+from ..store.meta import latest_metrics, params, runs
+from ..store.meta import tags as tags_table
+from ..workspace import open_current
 from . import artifacts as _artifacts
 from .buffer import BUFFER, FLUSH_AT
 from .context import ResourceClock, capture_end, capture_start, ensure_package_set, notebook_path
-from .errors import Conflict, InvalidInput, NotFound
-from .store.engine import dialect_insert
-from .store.meta import artifacts as artifacts_table
-from .store.meta import latest_metrics, params, runs
-from .store.meta import tags as tags_table
-from .workspace import open_current, redact
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 HEARTBEAT_S = 30.0
 MAX_KEY = 255
@@ -465,8 +466,8 @@ def tag_run(ref: str, values: Mapping[str, Any], *, store: Store | None = None):
     Example:
         >>> tag_run("3f2a", {"reviewed": "yes"})  # doctest: +SKIP
     """
-    from .refs import resolve_run
-    from .result import Message
+    from ..refs import resolve_run
+    from ..result import Message
 
     store = store or open_current()
     with store.read() as conn:

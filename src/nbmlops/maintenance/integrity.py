@@ -1,7 +1,7 @@
 """``mlops fsck`` and ``mlops gc``: prove the store is whole, and collect its garbage safely.
 
 fsck re-hashes every object, follows every reference the metadata makes (the
-registry in ``references.py``: artifacts, evaluation reports, run context
+registry in ``reachability.py``: artifacts, evaluation reports, run context
 snapshots, package sets, and whatever later concepts add), re-hashes package
 sets and verifies the audit chain. Each problem names what it affects.
 
@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING, Any
 import blake3
 from sqlalchemy import Connection, select
 
-from .errors import IntegrityError, MlopsError, NotFound, PermissionDenied
-from .references import REFERENCE_KINDS, UNKNOWN, ReferenceKind
-from .result import Block, Fields, Heading, Note, Result, Table, fmt_bytes, fmt_duration
-from .store.audit import verify as verify_chain
-from .store.meta import package_sets
-from .store.objects import check_digest
-from .timespec import parse_duration
-from .workspace import open_current
+from ..errors import IntegrityError, MlopsError, NotFound, PermissionDenied
+from ..result import Block, Fields, Heading, Note, Result, Table, fmt_bytes, fmt_duration
+from ..store.audit_chain import verify as verify_chain
+from ..store.meta import package_sets
+from ..store.objects import check_digest
+from ..timespec import parse_duration
+from ..workspace import open_current
+from .reachability import REFERENCE_KINDS, UNKNOWN, ReferenceKind
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 DEFAULT_GRACE = "24h"
 PROGRESS_FROM = 200  # objects; smaller stores finish before a bar would help

@@ -16,15 +16,15 @@ import sys
 import time
 from typing import Any
 
-from .errors import Conflict, InvalidInput, MissingDependency
-from .result import Message
+from ..errors import Conflict, InvalidInput, MissingDependency
+from ..result import Message
 
 _originals: dict[type, Any] = {}
 _inside_fit: contextvars.ContextVar[bool] = contextvars.ContextVar("nbmlops_inside_fit", default=False)
 
 
 def _record(estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fit_time: float) -> None:
-    from .tracking import active_run
+    from .runs import active_run
 
     run = active_run()
     if run is None:

@@ -12,8 +12,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from ..evaluations import get_evaluation, list_evaluations, record_evaluation
 from ..result import Block, Note, Result, Table, jsonable, status_cell, timestamp
+from .storage import get_evaluation, list_evaluations, record_evaluation
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -123,7 +123,7 @@ def list_reports(kind: str | None = None, *, model: str | None = None, limit: in
     """
     version_id = None
     if model is not None:
-        from ..registry.versions import resolve_version
+        from ..modelstore.versions import resolve_version
 
         version_id = resolve_version(model, store=store).id
     found = list_evaluations(kind, model_version_id=version_id, limit=limit, store=store)

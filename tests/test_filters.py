@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import nbmlops as mo
-from nbmlops import query
 from nbmlops.errors import InvalidInput
+from nbmlops.tracking import filters
 
 
 @pytest.fixture
@@ -113,4 +113,4 @@ def test_syntax_errors_point_at_the_position(workspace, text, message):
 
 def test_unknown_sort_attribute(workspace):
     with pytest.raises(InvalidInput, match="Cannot sort by unknown attribute 'colour'"):
-        query.parse_sort("attributes.colour")
+        filters.parse_sort("attributes.colour")

@@ -27,7 +27,7 @@ WIDTHS = {"column": 160, "decided by": 150, "drift": 80, "notes": 320, "missing 
 def open_drift(source: Any, current: Any = None, *, store: Store | None = None) -> DriftReport:
     """A drift report: a stored evaluation (``12`` or ``"#12"``), or ``source`` compared with ``current``."""
     if current is None:
-        from ..evaluate.recording import open_report
+        from ..evaluate.reports import open_report
 
         report = open_report(source, store=store)
         if not isinstance(report, DriftReport):

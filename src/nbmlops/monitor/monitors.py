@@ -1,24 +1,7 @@
-"""Monitors: a stored drift and quality check that new data is run through, with status and reasons.
-
-A monitor names a reference (a dataset version or a file, pinned when the
-monitor is made), optionally the model it watches, limits (the share of
-drifted columns, minimum or maximum metrics) and a window. ``check`` compares
-a new batch with the reference, stores the drift report as an evaluation and a
-result row with status OK, WARN or ALERT and the reasons, writes the alert to
-the audit trail, hands it to the notifiers and asks the retraining policy what
-to do (:func:`nbmlops.retraining.respond`).
-
-Example:
-    >>> import nbmlops as mo
-    >>> mo.monitor.create("churn-prod", reference="loans@3", model="churn@production",
-    ...                   max_drift_share=0.3, minimum={"accuracy": 0.82}, window="7d")  # doctest: +SKIP
-    >>> mo.monitor.check("churn-prod", batch_2026_11).status  # doctest: +SKIP
-    'ALERT'
-"""
+"""Define monitors and read them back: create, set a retraining policy, list, history, show."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import time
@@ -27,23 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 
+from ..errors import Conflict, InvalidInput, check_page
+from ..refs import check_name, row_named
+from ..store.meta import monitor_results, monitors
+from ..workspace import open_current
 from . import notify, retraining
-from .data.versions import reads_recorded_on_success
-from .errors import Conflict, InvalidInput, check_page
-from .refs import check_name, row_named
-from .store.meta import monitor_results, monitors
-from .workspace import open_current
 
 if TYPE_CHECKING:
-    from .monitor_views import MonitorCheck, MonitorDetail, MonitorHistory, MonitorList
-    from .result import Message
-    from .store import Store
-
-LEVEL = {"OK": 0, "WARN": 1, "ALERT": 2}
-
+    from ..result import Message
+    from ..store import Store
+    from .views import MonitorDetail, MonitorHistory, MonitorList
 
 def _limits(items: Mapping[str, Any] | Iterable[str] | None, what: str) -> dict[str, float]:
-    from .drift.performance import HIGHER_IS_BETTER, metric_name
+    from ..drift.performance import HIGHER_IS_BETTER, metric_name
 
     pairs = items.items() if isinstance(items, Mapping) else [str(i).partition("=")[::2] for i in (items or [])]
     out = {}
@@ -74,13 +53,13 @@ def _pin_reference(value: Any, label: str) -> dict[str, Any]:
         full = os.path.abspath(text)
         digest = retraining._file_digest(full) if os.path.isfile(full) else None
         return {"kind": "file", "path": full, "digest": digest, "label": text}
-    from .drift.sources import open_source
+    from ..drift.sources import open_source
 
     source = open_source(text, label, chunked=True)  # resolves the version without loading its rows
     return {"kind": "version", **source.description, "label": source.label}
 
 
-def _row(conn: Any, name: str) -> Any:
+def monitor_row(conn: Any, name: str) -> Any:
     return row_named(conn, monitors, name, missing=f"No monitor is called {name!r}", known="monitors",
                      none="none exists yet (monitor create)")
 
@@ -98,9 +77,9 @@ def create(name: str, *, reference: Any, model: str | None = None, max_drift_sha
         >>> create("churn-prod", reference="loans@3", model="churn@production", max_drift_share=0.3,
         ...        minimum=["accuracy=0.82"], window="7d", target="default", prediction="score")  # doctest: +SKIP
     """
-    from .drift.methods import Options, check_threshold
-    from .drift.performance import parse_window
-    from .result import Message
+    from ..drift.methods import Options, check_threshold
+    from ..drift.performance import parse_window
+    from ..result import Message
 
     check_name(name, "monitor")
     store = store or open_current()
@@ -117,7 +96,7 @@ def create(name: str, *, reference: Any, model: str | None = None, max_drift_sha
     if (config["min"] or config["max"]) and not target:
         raise InvalidInput("Metric limits (--min/--max) need the label column: add --target COLUMN.")
     if model is not None:
-        from .registry.versions import resolve_version
+        from ..modelstore.versions import resolve_version
 
         resolve_version(model, store=store)  # the model must exist now; its alias is followed at every check
     config["reference"] = _pin_reference(reference, reference_label or str(reference))
@@ -152,7 +131,7 @@ def set_policy(name: str, *, on: str = "alert", retrain: str | None = None, appr
     Example:
         >>> set_policy("churn-prod", on="alert", retrain="notebooks/retrain.ipynb", approval="required")  # doctest: +SKIP
     """
-    from .result import Message
+    from ..result import Message
 
     store = store or open_current()
     policy = {} if clear else retraining.define(on=on, retrain=retrain, approval=approval, max_age=max_age,
@@ -160,7 +139,7 @@ def set_policy(name: str, *, on: str = "alert", retrain: str | None = None, appr
     if policy:
         policy.update(set_by=store.user, set_at=time.time())
     with store.write() as conn:
-        row = _row(conn, name)
+        row = monitor_row(conn, name)
         if policy.get("level") in ("approval", "auto") and not row.model_ref:
             raise InvalidInput(f"Monitor {name} names no model, so there is nothing to retrain; recreate it with "
                                "--model (e.g. --model churn@production) or use a notify policy.")
@@ -170,97 +149,13 @@ def set_policy(name: str, *, on: str = "alert", retrain: str | None = None, appr
     return Message(f"Monitor {name}: {retraining.describe(policy)}.", "ok")
 
 
-# ---------------------------------------------------------------- checking
-
-
-def _metric_reasons(config: dict[str, Any], report: Any) -> list[dict[str, str]]:
-    reasons: list[dict[str, str]] = []
-    perf = report.performance or {}
-    current = {m["metric"]: m["current"] for m in perf.get("metrics", [])}
-    windows = perf.get("windows") or []
-    for bound, limits in (("min", config["min"]), ("max", config["max"])):
-        for metric, limit in limits.items():
-            if metric not in current:
-                why = "the data has no labels or predictions for it" if not perf else f"{metric} does not apply here"
-                reasons.append({"level": "WARN", "text": f"{metric} not checked: {why}"})
-                continue
-
-            def breach(value: float | None, bound: str = bound, limit: float = limit) -> bool:
-                return value is not None and (value < limit if bound == "min" else value > limit)
-            word = "below the minimum" if bound == "min" else "above the maximum"
-            if breach(current[metric]):
-                reasons.append({"level": "ALERT", "text": f"{metric} {current[metric]:.4g} is {word} {limit:g}"})
-            if windows and len(windows) > 1:
-                latest = windows[-1]
-                value = latest["metrics"].get(metric)
-                start = dt.datetime.fromtimestamp(latest["start"], tz=dt.UTC).strftime("%Y-%m-%d")
-                if breach(value):
-                    reasons.append({"level": "ALERT", "text": f"{metric} in the latest {report.window} window (from "
-                                    f"{start}) is {value:.4g}, {word} {limit:g}"})
-                elif any(breach(w["metrics"].get(metric)) for w in windows[:-1]):
-                    reasons.append({"level": "WARN", "text": f"{metric} was {word} {limit:g} in an earlier window"})
-    return reasons
-
-
-def assess(config: dict[str, Any], report: Any) -> list[dict[str, str]]:
-    """The reasons behind a check's status, from the monitor's limits and the drift report."""
-    reasons: list[dict[str, str]] = []
-    drifted = report.drifted_columns
-    shown = ", ".join(drifted[:6]) + (", ..." if len(drifted) > 6 else "")
-    limit = config.get("max_drift_share")
-    if limit is not None and report.drift_share > limit:
-        reasons.append({"level": "ALERT", "text": f"drift share {report.drift_share:.0%} is above the limit of "
-                                                  f"{limit:.0%} ({shown})"})
-    elif limit is None and report.dataset_drift:
-        reasons.append({"level": "ALERT", "text": f"dataset drift: {report.drift_share:.0%} of columns drifted ({shown})"})
-    elif drifted:
-        reasons.append({"level": "WARN", "text": f"{len(drifted)} column(s) drifted, {report.drift_share:.0%} of "
-                                                 f"columns ({shown})"})
-    if report.prediction is not None and report.prediction["drifted"]:
-        reasons.append({"level": "WARN", "text": f"the prediction ({report.prediction['column']}) drifted "
-                                                 f"({'; '.join(report.prediction['reasons'])})"})
-    schema = report.schema
-    for column in schema.get("only_reference", []):
-        reasons.append({"level": "WARN", "text": f"column {column} is missing from the data"})
-    for change in schema.get("type_changed", []):
-        reasons.append({"level": "WARN", "text": f"column {change['column']} changed type ({change['reference']} → "
-                                                 f"{change['current']})"})
-    reasons.extend(_metric_reasons(config, report))
-    if report.performance_dropped and not (config["min"] or config["max"]):
-        reasons.append({"level": "WARN", "text": f"quality fell against the reference ({', '.join(report.performance_dropped)})"})
-    return reasons
-
-
-def status_of(reasons: list[dict[str, str]]) -> str:
-    """The worst level among the reasons (OK when there are none)."""
-    return max((r["level"] for r in reasons), key=LEVEL.__getitem__, default="OK")
-
-
-@reads_recorded_on_success()
-def check(name: str, data: Any, *, label: str | None = None, in_notebook: bool = False,
-          store: Store | None = None) -> MonitorCheck:
-    """Run new data through a monitor: store the drift evaluation and the result, alert, apply the policy.
-
-    Example:
-        >>> check("churn-prod", batch_2026_11).status  # doctest: +SKIP
-        'ALERT'
-    """
-    from .monitor_recording import record_check
-
-    store = store or open_current()
-    with store.read() as conn:
-        row = _row(conn, name)
-    return record_check(row, data, label=label or (data if isinstance(data, str) else "data"),
-                        in_notebook=in_notebook, store=store)
-
-
 def list_monitors(*, store: Store | None = None) -> MonitorList:
     """Every monitor with its latest status.
 
     Example:
         >>> list_monitors()  # doctest: +SKIP
     """
-    from .monitor_views import MonitorList
+    from .views import MonitorList
 
     store = store or open_current()
     latest = select(monitor_results.c.monitor_id, func.max(monitor_results.c.id).label("last"),
@@ -289,12 +184,12 @@ def history(name: str, *, limit: int = 200, store: Store | None = None) -> Monit
     Example:
         >>> history("churn-prod")  # doctest: +SKIP
     """
-    from .monitor_views import MonitorHistory
+    from .views import MonitorHistory
 
     check_page(limit)
     store = store or open_current()
     with store.read() as conn:
-        row = _row(conn, name)
+        row = monitor_row(conn, name)
         results = _results(conn, row.id, limit)
     return MonitorHistory(name, json.loads(row.config), results)
 
@@ -305,14 +200,14 @@ def show(name: str, *, store: Store | None = None) -> MonitorDetail:
     Example:
         >>> show("churn-prod")  # doctest: +SKIP
     """
-    from .monitor_views import MonitorDetail
+    from .views import MonitorDetail
 
     store = store or open_current()
     with store.read() as conn:
-        row = _row(conn, name)
+        row = monitor_row(conn, name)
         results = _results(conn, row.id, 5)
     return MonitorDetail(name, row.model_ref, row.reference_ref, json.loads(row.config), json.loads(row.policy),
                          row.created_at, row.created_by, results)
 
 
-__all__ = ["create", "set_policy", "check", "history", "list_monitors", "show", "assess", "status_of"]
+__all__ = ["create", "set_policy", "history", "list_monitors", "show"]

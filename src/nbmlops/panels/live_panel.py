@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..buffer import BUFFER
 from ..errors import MlopsError, NotFound
 from ..evaluate.charts import LAYOUT
 from ..result import fmt
-from ..runs import list_runs, metric_history
+from ..tracking.buffer import BUFFER
+from ..tracking.reading import list_runs, metric_history
 from . import charts
 from .frame import ChartArea, Messages, Panel
 
 if TYPE_CHECKING:
-    from ..tracking import Run
+    from ..tracking.runs import Run
 
 MAX_SERIES = 6
 
@@ -121,7 +121,7 @@ def live(run: Run | None = None) -> LiveView:
         ...     display(mo.panels.live(run))
         ...     for step in range(100): mo.log_metric("loss", 1 / (step + 1))
     """
-    from ..tracking import active_run
+    from ..tracking.runs import active_run
 
     run = run or active_run()
     if run is None:

@@ -29,8 +29,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, not_, or_, select, true
 from sqlalchemy.sql import Select
 
-from .errors import InvalidInput
-from .store.meta import latest_metrics, params, runs, tags
+from ..errors import InvalidInput
+from ..store.meta import latest_metrics, params, runs, tags
 
 NAMESPACES = {
     "params": "params", "param": "params", "p": "params",

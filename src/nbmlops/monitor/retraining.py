@@ -31,10 +31,10 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, MlopsError, NotFound
+from ..errors import InvalidInput, MlopsError, NotFound
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 LEVELS = ("notify", "approval", "auto")
 TRIGGERS = ("alert", "warn")
@@ -161,7 +161,7 @@ def model_age_days(model_ref: str, store: Store) -> float:
         >>> round(model_age_days("churn@production", store))  # doctest: +SKIP
         41
     """
-    from .registry.versions import resolve_version
+    from ..modelstore.versions import resolve_version
 
     return (time.time() - float(resolve_version(model_ref, store=store).created_at)) / 86_400
 
@@ -230,7 +230,7 @@ def respond(policy: dict[str, Any], status: str, *, data_ref: str, model_ref: st
 
 def _alias_of(model_ref: str | None) -> str | None:
     """The alias a monitor watches (``churn@production`` -> ``production``); None for a fixed version."""
-    from .refs import parse_ref
+    from ..refs import parse_ref
 
     if not model_ref:
         return None
@@ -242,9 +242,9 @@ def _in_flight(monitor_id: int, store: Store) -> str | None:
     """Why an earlier retraining of this monitor is not finished yet, or None."""
     from sqlalchemy import select
 
-    from .registry.promotion import awaiting_approval
-    from .runs import reap_dead_runs
-    from .store.meta import monitor_results, runs, tags
+    from ..registry.promotion import awaiting_approval
+    from ..store.meta import monitor_results, runs, tags
+    from ..tracking.reading import reap_dead_runs
 
     reap_dead_runs(store)  # a check killed mid-job leaves its job RUNNING until reaped
     with store.read() as conn:
@@ -270,7 +270,7 @@ def _in_flight(monitor_id: int, store: Store) -> str | None:
 def _registered_by(run_id: str, model_name: str, store: Store) -> str | None:
     from sqlalchemy import select
 
-    from .store.meta import model_versions, models
+    from ..store.meta import model_versions, models
 
     with store.read() as conn:
         version = conn.execute(select(model_versions.c.version).join(models, models.c.id == model_versions.c.model_id)
@@ -281,10 +281,10 @@ def _registered_by(run_id: str, model_name: str, store: Store) -> str | None:
 
 def _run_retraining(action: dict[str, Any], policy: dict[str, Any], *, monitor: str, check_id: int,
                     model_ref: str | None, record: Any, store: Store) -> dict[str, Any]:
-    from .errors import GateFailed
-    from .jobs import run_job
-    from .refs import parse_ref
-    from .registry import promote, set_alias
+    from ..errors import GateFailed
+    from ..jobs import run_job
+    from ..refs import parse_ref
+    from ..registry import promote, set_alias
 
     notebook = os.path.join(str(store.workspace.root), policy["notebook"])
     parameters = dict(action["parameters"])
@@ -338,7 +338,7 @@ def carry_out(actions: list[dict[str, Any]], policy: dict[str, Any], *, monitor:
     """
     from sqlalchemy import select, update
 
-    from .store.meta import monitor_results
+    from ..store.meta import monitor_results
 
     def record(index: int, changes: dict[str, Any], audited: bool = False) -> None:
         actions[index].update(changes)

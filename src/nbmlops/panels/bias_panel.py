@@ -78,7 +78,7 @@ def bias(evaluation: int | str, *, store: Store | None = None) -> BiasPanel:
     Example:
         >>> mo.panels.bias(12)  # doctest: +SKIP
     """
-    from ..evaluate.recording import open_report
+    from ..evaluate.reports import open_report
 
     report = open_report(evaluation, store=store)
     if not isinstance(report, BiasReport):

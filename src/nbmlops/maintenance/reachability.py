@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, select
 
-from .store.meta import artifacts, dataset_versions, evaluations, jobs, model_versions, runs
+from ..store.meta import artifacts, dataset_versions, evaluations, jobs, model_versions, runs
 
 TARGETS = ("object", "package_set")
 UNKNOWN = ""  # the digest yielded for a reference whose row cannot be read

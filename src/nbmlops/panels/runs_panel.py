@@ -16,7 +16,7 @@ import ipywidgets as widgets
 
 from ..errors import NotFound
 from ..result import fmt, fmt_duration, timestamp
-from ..runs import list_runs, metric_history, run_keys
+from ..tracking.reading import list_runs, metric_history, run_keys
 from ..workspace import open_current
 from . import charts
 from .frame import ChartArea, Panel
@@ -32,7 +32,7 @@ NO_RUNS = "No runs yet; log one with %%mlops run in a notebook or `with mo.start
 
 
 class RunsSource:
-    """Runs through :func:`nbmlops.runs.list_runs`: the filter and sort run in the database."""
+    """Runs through :func:`nbmlops.list_runs`: the filter and sort run in the database."""
 
     def __init__(self, store: Store, base_filter: str | None = None) -> None:
         self.store = store

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from ..errors import IntegrityError, InvalidInput, PermissionDenied, StoreUnavailable
-from ..workspace import redact
+from ..redaction import redact
 
 BUSY_TIMEOUT_S = 60.0
 T = TypeVar("T")
