@@ -157,7 +157,7 @@ def test_no_write_transaction_goes_unaudited():
 
 
 def test_events_are_append_only_in_the_api():
-    """Nothing in the package updates or deletes audit events; only store/audit.py moves the head."""
+    """Nothing in the package updates or deletes audit events; only store/audit_chain.py moves the head."""
     offenders = []
     for path in sorted(SRC.rglob("*.py")):
         source = path.read_text()
@@ -166,7 +166,7 @@ def test_events_are_append_only_in_the_api():
                         "DELETE FROM audit", "UPDATE audit"):
             if pattern in source:
                 offenders.append(f"{rel}: {pattern}")
-        if "update(audit_head" in source and rel != "store/audit.py":
+        if "update(audit_head" in source and rel != "store/audit_chain.py":
             offenders.append(f"{rel}: moves the audit head")
     assert offenders == []
 

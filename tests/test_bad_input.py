@@ -252,9 +252,9 @@ CASES: list[Case] = [
     py("audit_log limit as text", "mo.audit_log(limit='5')"),
     py("gc grace of None", "mo.gc(grace=None)"),
     py("verify_audit anchor a number", "mo.verify_audit(anchor=5)"),
-    py("evaluation of an unknown kind", "from nbmlops.evaluations import record_evaluation; "
+    py("evaluation of an unknown kind", "from nbmlops.evaluate.storage import record_evaluation; "
        "record_evaluation('vibes', subject={}, summary={}, report={})"),
-    py("evaluation id that is text", "from nbmlops.evaluations import get_evaluation; get_evaluation('x')"),
+    py("evaluation id that is text", "from nbmlops.evaluate.storage import get_evaluation; get_evaluation('x')"),
     py("init with a NUL byte in the path", "mo.init('a\\x00b')"),
     cli("copy to an unsupported database", "copy", "--db-url", "mysql://u@h/db", "--objects-url", "{scratch}/objects"),
     cli("copy onto this workspace's own database", "copy", "--db-url", "sqlite:///.mlops/meta.db",

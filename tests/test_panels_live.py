@@ -11,7 +11,7 @@ PLOTLY = "application/vnd.plotly.v1+json"
 CELL = """
 import time
 import nbmlops as mo
-from nbmlops.buffer import BUFFER
+from nbmlops.tracking.buffer import BUFFER
 view = next(h.__self__ for h in BUFFER.tick_hooks if type(getattr(h, "__self__", None)).__name__ == "LiveView")
 for s in range(5):
     mo.log_metric("loss", 1 / (s + 1), step=s)

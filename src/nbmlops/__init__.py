@@ -98,7 +98,7 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nbmlops``: register ``%mlops`` and ``%%mlops``."""
-    from .magics import register
+    from .magics import register  # lazy: imports the widget libraries
 
     register(ipython)
 

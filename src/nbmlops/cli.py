@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 import click
 
+from .commands import Session, cli, usage_error
 from .errors import MlopsError
+from .result import Result
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -16,8 +18,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     Example:
         $ mlops runs list --filter "metrics.accuracy > 0.8" --sort -metrics.accuracy
     """
-    from .commands import Session, cli, usage_error
-    from .result import Result
 
     session = Session()
     try:

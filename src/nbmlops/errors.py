@@ -8,6 +8,8 @@ working for people who do not know our names.
 
 from __future__ import annotations
 
+import importlib
+
 
 class MlopsError(Exception):
     """The root of every error nbmlops raises on purpose.
@@ -100,7 +102,6 @@ def require(module: str, *, package: str, extra: str, feature: str):  # type: ig
     Example:
         >>> s3fs = require("s3fs", package="s3fs", extra="s3", feature="S3 objects")  # doctest: +SKIP
     """
-    import importlib
 
     try:
         return importlib.import_module(module)

@@ -48,7 +48,7 @@ def credit_applications(rows: int = 20_000, *, seed: int = 0, drifted: bool = Fa
         >>> sorted(df["gender"].unique().tolist()), bool(0.1 < df["default"].mean() < 0.5)
         (['F', 'M'], True)
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     rng = np.random.default_rng(seed)
     n = rows
@@ -129,7 +129,7 @@ def features_and_target(frame: Any) -> tuple[Any, Any]:
         >>> "gender" in X.columns, len(X) == len(y)
         (False, True)
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     X = pd.get_dummies(frame[FEATURES], columns=["region", "purpose", "occupation"], dtype=float)
     expected = ([f"purpose_{p}" for p in [*PURPOSES, "crypto"]] + [f"region_{r}" for r in REGIONS]

@@ -13,8 +13,11 @@ import shlex
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.utils.text import DollarFormatter
 
+from .commands import Session, cli, usage_error
 from .errors import InvalidInput, MlopsError
+from .result import Result
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
 LONGEST_EXPANDED_LINE = 10_000
@@ -28,7 +31,6 @@ def expand_variables(line: str, namespace: dict[str, Any]) -> str:
     """
     if len(line) > LONGEST_EXPANDED_LINE or ("{" not in line and "$" not in line):
         return line
-    from IPython.utils.text import DollarFormatter
 
     try:
         return DollarFormatter().vformat(line, args=[], kwargs=namespace)
@@ -42,10 +44,8 @@ class MlopsMagics(Magics):  # type: ignore[misc]
     @line_cell_magic  # type: ignore[untyped-decorator]
     def mlops(self, line: str, cell: str | None = None) -> Any:
         """Run an nbmlops command: %mlops --help lists them."""
-        import click
+        import click  # lazy: start-up time
 
-        from .commands import Session, cli, usage_error
-        from .result import Result
 
         line = expand_variables(line, self.shell.user_ns)
         try:

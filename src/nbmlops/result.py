@@ -137,7 +137,7 @@ class Table:
     footer: str | None = None
 
     def frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame([list(r) for r in self.rows], columns=list(self.columns))
 
@@ -167,7 +167,7 @@ class Chart:
     text: str = ""
 
     def to_html(self, include_plotlyjs: bool | str = False) -> str:
-        import plotly.io as pio
+        import plotly.io as pio  # lazy: start-up time
 
         return str(pio.to_html(self.figure, full_html=False, include_plotlyjs=include_plotlyjs,
                                config={"displaylogo": False}))
@@ -398,7 +398,7 @@ class Result:
         for block in self.blocks():
             if isinstance(block, Table):
                 return block.frame()
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame([self.to_dict()])
 
@@ -417,7 +417,7 @@ class Result:
     def _ipython_display_(self) -> None:
         # tables as plain HTML; each chart as plotly's own output, which JupyterLab and Voila
         # render natively, so no output carries a copy of plotly.js
-        from IPython.display import display
+        from IPython.display import display  # lazy: start-up time
 
         segment: list[Block] = []
         for block in [*self.blocks(), None]:
@@ -428,7 +428,7 @@ class Result:
                 if block is not None:
                     figure = block.figure
                     if isinstance(figure, dict):
-                        import plotly.graph_objects as go
+                        import plotly.graph_objects as go  # lazy: start-up time
 
                         figure = go.Figure(figure)
                     display(figure)

@@ -12,12 +12,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput, MlopsError, WorkspaceNotFound
 from .redaction import is_secret_name, redact
+from .result import Message
+from .store import meta, open_store
+from .store.migrate import HEAD
 
 if TYPE_CHECKING:
     from .store import Store
@@ -163,7 +167,6 @@ class Workspace:
 
     def store(self) -> Store:
         """The opened store (cached per process and configuration)."""
-        from .store import open_store
 
         return open_store(self)
 
@@ -199,7 +202,6 @@ def init_workspace(path: str | Path | None = None, *, db_url: str | None = None,
         >>> mo.init("/tmp/project")  # doctest: +SKIP  (default: $MLOPS_HOME, else here)
         Initialised an nbmlops workspace in /tmp/project (SQLite + local objects).
     """
-    from .result import Message
 
     if path is None:
         path = os.environ.get("MLOPS_HOME") or "."
@@ -223,7 +225,6 @@ def init_workspace(path: str | Path | None = None, *, db_url: str | None = None,
 def _reach(root: Path, db_url: str | None, objects_url: str | None) -> None:
     """Open (and migrate) both stores before a new workspace's config is written, so a bad
     or unreachable URL leaves no half-made workspace behind."""
-    import shutil
 
     made = not (root / MLOPS_DIR).exists()
     candidate = Workspace(root, Config(db_url=db_url or DEFAULT_DB_URL, objects_url=objects_url or DEFAULT_OBJECTS_URL))
@@ -241,11 +242,8 @@ def status(*, readonly: bool = False):  # type: ignore[no-untyped-def]
     Example:
         >>> mo.status()  # doctest: +SKIP
     """
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select  # lazy: start-up time
 
-    from .result import Message
-    from .store import meta
-    from .store.migrate import HEAD
 
     ws = Workspace.find(readonly=readonly)
     store = ws.store()

@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from ..errors import InvalidInput
+
 # command name -> "module:attribute"; a concept adds its line here
 LAZY_COMMANDS = {
     "init": "nbmlops.commands.workspace:init",
@@ -153,7 +155,6 @@ def usage_error(e: click.ClickException, prog: str) -> Exception:
     Example:
         >>> # mlops runs list --limit x -> "Error: Invalid value for '--limit' ... (see mlops runs list --help)"
     """
-    from ..errors import InvalidInput
 
     message = " ".join(e.format_message().split())
     if not message.endswith((".", "?", "!")):
@@ -167,7 +168,6 @@ def usage_error(e: click.ClickException, prog: str) -> Exception:
 
 def option_tags(value: tuple[str, ...]) -> dict[str, str]:
     """Parse repeated ``--tag key=value`` options."""
-    from ..errors import InvalidInput
 
     out = {}
     for item in value:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..maintenance.audit import audit_log, verify_audit
 from ..result import Result
 from . import Group
 
@@ -23,7 +24,6 @@ def audit() -> None:
 def log(entity: str | None, action: str | None, user: str | None, since: str | None, limit: int,
         offset: int) -> Result:
     """List audit events, newest first."""
-    from ..maintenance.audit import audit_log
 
     return audit_log(entity, action, user, since, limit, offset)
 
@@ -32,6 +32,5 @@ def log(entity: str | None, action: str | None, user: str | None, since: str | N
 @click.option("--anchor", metavar="SEQ:HASH", help="A head printed by an earlier verify; it must still match.")
 def verify(anchor: str | None) -> Result:
     """Re-hash the whole chain; exits 5 and names the first edited, deleted or reordered event."""
-    from ..maintenance.audit import verify_audit
 
     return verify_audit(anchor)

@@ -20,7 +20,7 @@ def dashboard() -> None:
 @click.option("--title", default=None, help="The page title (default: '<model>: model health').")
 def publish(model: str, goals: tuple[str, ...], title: str | None) -> Result:
     """Write the dashboard notebook of MODEL (dashboards/MODEL.ipynb) with its goals."""
-    from ..dashboards import publish as run
+    from ..dashboards import publish as run  # lazy: imports numpy
 
     return run(model, list(goals), title=title)
 
@@ -34,7 +34,7 @@ def publish(model: str, goals: tuple[str, ...], title: str | None) -> Result:
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 def serve(model: str, port: int, ip: str, no_browser: bool) -> Result:
     """Serve the published dashboard of MODEL with Voila, read-only and without code, until Ctrl-C."""
-    from ..dashboards import serve as run
+    from ..dashboards import serve as run  # lazy: imports numpy
 
     return run(model, port=port, browser=not no_browser, ip=ip)
 
@@ -45,6 +45,6 @@ def serve(model: str, port: int, ip: str, no_browser: bool) -> Result:
               help="File to write (default: MODEL-dashboard.html).")
 def export(model: str, out: str | None) -> Result:
     """Write the dashboard of MODEL as one self-contained HTML file that opens with no server."""
-    from ..dashboards import export as run
+    from ..dashboards import export as run  # lazy: imports numpy
 
     return run(model, out)

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
+from ..data.committing import commit as commit_
+from ..data.comparison import diff as diff_
+from ..data.provenance import lineage as lineage_
+from ..data.reading import checkout
+from ..data.reading import load as load_
+from ..data.validation import infer_schema
+from ..data.validation import validate as validate_
+from ..data.versions import remove_tag, set_tag
+from ..data.views import list_datasets
+from ..data.views import log as log_
+from ..data.views import show as show_
 from ..errors import InvalidInput, NotFound
 from ..result import Message, Result
 from . import Group, resolve, session
@@ -13,7 +25,6 @@ from . import Group, resolve, session
 
 def _source(name: str) -> Any:
     """A notebook DataFrame called ``name``, else the path ``name`` (checked to exist)."""
-    import os
 
     value = resolve(name)
     if not isinstance(value, str):
@@ -40,7 +51,6 @@ def data() -> None:
 @click.option("--files", "as_files", is_flag=True, help="Version a CSV/Parquet file as a file, not as a table.")
 def commit(source: str, name: str, message: str, as_files: bool) -> Result:
     """Commit a DataFrame (notebook), a CSV/Parquet file, or any file or folder as the next version."""
-    from ..data.committing import commit as commit_
 
     return commit_(_source(source), name, message=message, kind="files" if as_files else None)
 
@@ -48,7 +58,6 @@ def commit(source: str, name: str, message: str, as_files: bool) -> Result:
 @data.command("list")
 def list_() -> Result:
     """List datasets with their newest version, size and tags."""
-    from ..data.views import list_datasets
 
     return list_datasets()
 
@@ -57,7 +66,6 @@ def list_() -> Result:
 @click.argument("name")
 def log(name: str) -> Result:
     """Show a dataset's history: version, when, who, message, rows, columns, bytes added."""
-    from ..data.views import log as log_
 
     return log_(name)
 
@@ -66,7 +74,6 @@ def log(name: str) -> Result:
 @click.argument("ref")
 def show(ref: str) -> Result:
     """Show one version: provenance, tags, and its schema with per-column statistics (or its files)."""
-    from ..data.views import show as show_
 
     return show_(ref)
 
@@ -82,7 +89,6 @@ def diff(a: str, b: str, key: str | None, sample: int) -> Result:
 
     Two versions of files compare by path: files added, removed and changed.
     """
-    from ..data.comparison import diff as diff_
 
     return diff_(a, b, key=key, sample=sample)
 
@@ -95,8 +101,6 @@ def diff(a: str, b: str, key: str | None, sample: int) -> Result:
 @click.option("--force", is_flag=True, help="Overwrite what is already at --output.")
 def load(ref: str, variable: str | None, output: str | None, columns: str | None, force: bool) -> Result:
     """Load a version: into a notebook variable (--into) or onto disk (--output)."""
-    from ..data.reading import checkout
-    from ..data.reading import load as load_
 
     s = session()
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
@@ -122,7 +126,6 @@ def load(ref: str, variable: str | None, output: str | None, columns: str | None
 @click.option("--against", "-a", required=True, metavar="REF", help="The version whose schema is expected.")
 def validate(source: str, against: str) -> Result:
     """Check data against the schema of a version; every discrepancy at once (exit 1 when any)."""
-    from ..data.validation import validate as validate_
 
     value = resolve(source)
     return validate_(value, against, label=source)
@@ -132,7 +135,6 @@ def validate(source: str, against: str) -> Result:
 @click.argument("ref")
 def schema(ref: str) -> Result:
     """Show the schema inferred from a version: types, nulls, ranges, allowed values, uniqueness."""
-    from ..data.validation import infer_schema
 
     return infer_schema(ref)
 
@@ -143,7 +145,6 @@ def schema(ref: str) -> Result:
 @click.option("--remove", is_flag=True, help="Delete the tag instead (REF is then the dataset name).")
 def tag(ref: str, tag: str, remove: bool) -> Result:
     """Point a tag at a version (loans@prod then resolves to it); moving a tag is recorded."""
-    from ..data.versions import remove_tag, set_tag
 
     if remove:
         old = remove_tag(ref.partition("@")[0], tag)
@@ -157,6 +158,5 @@ def tag(ref: str, tag: str, remove: bool) -> Result:
 @click.argument("ref")
 def lineage(ref: str) -> Result:
     """Show the runs that produced a version (and what they read) and the runs that read it."""
-    from ..data.provenance import lineage as lineage_
 
     return lineage_(ref)

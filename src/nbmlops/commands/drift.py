@@ -71,7 +71,7 @@ def drift(reference: str, current: str, target: str | None, prediction: str | No
     against the reference, per time window. The report is stored as an
     evaluation (evaluate show ID opens it again).
     """
-    from ..drift import compare
+    from ..drift import compare  # lazy: imports numpy
 
     return compare(resolve(reference), resolve(current), target=target, prediction=prediction,
                    model=resolve(model) if model else None, tests=tests, thresholds=thresholds,

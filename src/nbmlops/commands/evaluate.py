@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
+from ..errors import InvalidInput
 from ..result import Result
 from . import Group, resolve
 
 
 def _inputs(model: str, x: str, y: str | None, target: str | None) -> tuple[Any, Any, Any, tuple[str, str, str]]:
-    from ..errors import InvalidInput
 
     if y is not None and target is not None:
         raise InvalidInput("Give the labels once: as the Y argument or as --target, not both.")
@@ -56,7 +56,7 @@ def evaluate() -> None:
 def bias(model: str, x: str, y: str | None, sensitive: str, target: str | None, positive: str | None, outcome: str,
          task: str, min_group_size: int, threshold: float, n_boot: int, confidence: float, seed: int) -> Result:
     """Fairness across groups: per-group rates, disparities, the four-fifths rule (numbers as fairlearn's)."""
-    from ..evaluate import bias as run_bias
+    from ..evaluate import bias as run_bias  # lazy: imports numpy
 
     model_obj, rows, labels, names = _inputs(model, x, y, target)
     return run_bias(model_obj, rows, labels, sensitive=sensitive, positive=positive, outcome=outcome,
@@ -82,7 +82,7 @@ def bias(model: str, x: str, y: str | None, sensitive: str, target: str | None, 
 def slices(model: str, x: str, y: str | None, by: str | None, target: str | None, folds: int, max_spread: float,
            positive: str | None, min_slice_size: int, bins: int, seed: int, task: str) -> Result:
     """Stability: metrics on k disjoint random subsets and on each slice of --by columns, spread flagged."""
-    from ..evaluate import slices as run_slices
+    from ..evaluate import slices as run_slices  # lazy: imports numpy
 
     model_obj, rows, labels, names = _inputs(model, x, y, target)
     return run_slices(model_obj, rows, labels, by=by, folds=folds, max_spread=max_spread, seed=seed, task=task,
@@ -97,7 +97,7 @@ def slices(model: str, x: str, y: str | None, by: str | None, target: str | None
 @click.option("--no-cold-start", is_flag=True, help="Skip timing the import in a fresh Python process.")
 def perf(model: str, x: str, batch_size: int, budget: float, no_cold_start: bool) -> Result:
     """Speed and cost: latency p50/p95/p99 per row and per batch, throughput, size, peak memory, load and import time."""
-    from ..evaluate import perf as run_perf
+    from ..evaluate import perf as run_perf  # lazy: imports numpy
 
     return run_perf(resolve(model), resolve(x), batch_size=batch_size, budget_s=budget, cold_start=not no_cold_start,
                     labels=(model, x))
@@ -107,7 +107,7 @@ def perf(model: str, x: str, batch_size: int, budget: float, no_cold_start: bool
 @click.argument("evaluation_id")
 def show(evaluation_id: str) -> Result:
     """Open a stored evaluation (bias, slices, perf, gates or compare) by its id, e.g. 12 or #12."""
-    from ..evaluate import open_report
+    from ..evaluate import open_report  # lazy: imports numpy
 
     return open_report(evaluation_id)
 
@@ -119,6 +119,6 @@ def show(evaluation_id: str) -> Result:
 @click.option("--limit", "-n", default=50, show_default=True, help="How many to show.")
 def list_(kind: str | None, model_ref: str | None, limit: int) -> Result:
     """List stored evaluations, newest first."""
-    from ..evaluate import list_reports
+    from ..evaluate import list_reports  # lazy: imports numpy
 
     return list_reports(kind, model=model_ref, limit=limit)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..maintenance.integrity import fsck as check
+from ..maintenance.integrity import gc as collect
 from ..result import Result
 
 
@@ -11,7 +13,6 @@ from ..result import Result
 @click.option("--quick", is_flag=True, help="Check references only; do not re-hash every object.")
 def fsck(quick: bool) -> Result:
     """Re-hash every object and check every reference; exits 5 and names what is affected on damage."""
-    from ..maintenance.integrity import fsck as check
 
     return check(rehash=not quick)
 
@@ -22,6 +23,5 @@ def fsck(quick: bool) -> Result:
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 def gc(grace: str, dry_run: bool) -> Result:
     """Remove objects nothing references (older than the grace period) and stale temporary files."""
-    from ..maintenance.integrity import gc as collect
 
     return collect(grace=grace, dry_run=dry_run)

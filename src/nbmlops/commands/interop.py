@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..interop import export_mlflow as run_export
+from ..interop import import_mlflow as run_import
 from ..result import Result
 from . import Group
 
@@ -28,7 +30,6 @@ def export_mlflow(to: str, experiment: str | None, filter_: str | None, no_model
     Model versions become MLflow models (the sklearn flavor) with their aliases. Running it
     again adds only what is new: runs and versions carry their nbmlops ids as tags.
     """
-    from ..interop import export_mlflow as run_export
 
     return run_export(to, experiment=experiment, filter=filter_, models_too=not no_models,
                       artifact_location=artifact_location)
@@ -51,6 +52,5 @@ def import_mlflow(uri: str, experiments: tuple[str, ...], no_models: bool) -> Re
     sklearn-flavored model versions become model versions here with their aliases. Importing
     again skips what is already here; every imported run keeps MLflow's run id.
     """
-    from ..interop import import_mlflow as run_import
 
     return run_import(uri, experiments=experiments, models_too=not no_models)

@@ -13,6 +13,20 @@ from typing import Any
 
 import click
 
+from ..jobs import (
+    executor_url,
+    get_job,
+    job_log,
+    list_jobs,
+    notebook_parameters,
+    run_job,
+    save_output,
+)
+from ..jobs import reproduce as reproduce_job
+from ..jobs import sweep as run_sweep
+from ..jobs import validate as validate_notebook
+from ..jobs.parameters import collect
+from ..jobs.space import parse_grid, parse_random
 from ..result import Result
 from . import Group, option_tags
 
@@ -61,7 +75,6 @@ def _verdict(result: Result, failed: bool) -> Result:
 
 def _parameters(values: tuple[tuple[str, str], ...], raw: tuple[tuple[str, str], ...], files: tuple[str, ...],
                 yaml_text: str | None) -> dict[str, Any]:
-    from ..jobs.parameters import collect
 
     return collect(files=files, yaml_text=yaml_text, values=values, raw=raw)
 
@@ -76,7 +89,6 @@ def _parameters(values: tuple[tuple[str, str], ...], raw: tuple[tuple[str, str],
 def validate(notebook: str, compare: str, kernel: str | None, timeout: float | None, no_progress: bool) -> Result:
     """Check a notebook can run as a job: a parameters cell, saved cells run in order, a clean
     top-to-bottom run in a fresh kernel with the defaults, and (optionally) unchanged outputs."""
-    from ..jobs import validate as validate_notebook
 
     result = validate_notebook(notebook, compare=compare, kernel=kernel, timeout=timeout, progress=not no_progress)
     return _verdict(result, not result.passed)
@@ -92,7 +104,6 @@ def run(notebook: str, values: tuple[tuple[str, str], ...], raw: tuple[tuple[str
         cwd: str | None, timeout: float | None, retries: int, no_progress: bool, log_output: bool) -> Result:
     """Execute a notebook with papermill as a job run: parameters, snapshot, executed notebook,
     metrics logged inside it, and the failing cell when it fails."""
-    from ..jobs import run_job
 
     result = run_job(notebook, _parameters(values, raw, files, yaml_text), name=name, validated=validated,
                      tags=option_tags(tag_items), kernel=kernel, cwd=cwd, timeout=timeout, retries=retries,
@@ -125,9 +136,6 @@ def sweep(notebook: str, grid_items: tuple[str, ...], random_items: tuple[str, .
           no_progress: bool) -> Result:
     """Run a notebook over a grid or random search, each point a child run of the sweep run,
     on local worker processes or a Dask cluster; the result ranks the points, best first."""
-    from ..jobs import executor_url
-    from ..jobs import sweep as run_sweep
-    from ..jobs.space import parse_grid, parse_random
 
     result = run_sweep(notebook, parse_grid(grid_items), parse_random(random_items), samples=samples, seed=seed,
                        parameters=_parameters(values, raw, files, yaml_text), metric=metric, goal=goal,
@@ -149,7 +157,6 @@ def sweep(notebook: str, grid_items: tuple[str, ...], random_items: tuple[str, .
 def list_(filter_: str | None, status: str | None, mode: str | None, sweep_ref: str | None, limit: int,
           offset: int) -> Result:
     """List jobs and sweeps, newest first: status, parameters, duration, metrics, failing cell, output."""
-    from ..jobs import list_jobs
 
     return list_jobs(filter_, status=status, mode=mode, sweep=sweep_ref, limit=limit, offset=offset)
 
@@ -158,7 +165,6 @@ def list_(filter_: str | None, status: str | None, mode: str | None, sweep_ref: 
 @click.argument("ref")
 def show(ref: str) -> Result:
     """Show one job (parameters, metrics, output notebook, failing cell and traceback) or a sweep's points."""
-    from ..jobs import get_job
 
     return get_job(ref)
 
@@ -169,7 +175,6 @@ def show(ref: str) -> Result:
 @click.option("--errors", is_flag=True, help="Only the failing cell, with its traceback.")
 def log(ref: str, cell: int | None, errors: bool) -> Result:
     """Print a job's executed notebook as text: each cell's source and output."""
-    from ..jobs import job_log
 
     return job_log(ref, cell=cell, errors=errors)
 
@@ -182,7 +187,6 @@ def log(ref: str, cell: int | None, errors: bool) -> Result:
 def reproduce(ref: str, tolerance: float, no_progress: bool) -> Result:
     """Execute a past job again from its stored notebook snapshot, parameters and data versions,
     then compare its metrics, data and environment with the original."""
-    from ..jobs import reproduce as reproduce_job
 
     result = reproduce_job(ref, tolerance=tolerance, progress=not no_progress)
     return _verdict(result, not result.reproduced)
@@ -194,7 +198,6 @@ def reproduce(ref: str, tolerance: float, no_progress: bool) -> Result:
 @click.option("--snapshot", is_flag=True, help="Write the notebook as it was submitted, not as executed.")
 def output(ref: str, out: str, snapshot: bool) -> Result:
     """Save a job's executed notebook (or its input snapshot) to a file."""
-    from ..jobs import save_output
 
     return save_output(ref, out, snapshot=snapshot)
 
@@ -203,6 +206,5 @@ def output(ref: str, out: str, snapshot: bool) -> Result:
 @click.argument("notebook")
 def params(notebook: str) -> Result:
     """List the parameters a notebook declares, with types and defaults (papermill --help-notebook)."""
-    from ..jobs import notebook_parameters
 
     return notebook_parameters(notebook)

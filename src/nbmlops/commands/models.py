@@ -7,22 +7,26 @@ of an artifact of that run.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
 import click
 
 from ..errors import InvalidInput, NotFound
+from ..modelstore.formats import read_model_file
+from ..modelstore.versions import artifact_bytes, load_version, resolve_version
+from ..refs import parse_ref
 from ..result import Message, Result
+from ..tracking.reading import load_artifact
 from . import Group, resolve, session
 
 
 def _model_object(value: Any, name: str, run: str | None) -> Any:
     """The model a user named: a notebook variable, a saved file, or an artifact of ``run``."""
-    import os
 
     if not isinstance(value, str):
         return value
-    from ..modelstore.formats import read_model_file
 
     if os.path.isfile(value):
         return read_model_file(value)
@@ -34,11 +38,7 @@ def _model_object(value: Any, name: str, run: str | None) -> Any:
 
 
 def _run_artifact_model(run: str, name: str) -> Any:
-    import os
-    import tempfile
 
-    from ..modelstore.formats import read_model_file
-    from ..tracking.reading import load_artifact
 
     data = load_artifact(run, name)
     if not isinstance(data, bytes):
@@ -70,8 +70,8 @@ def model() -> None:
 def register(model_name: str, name: str, run: str | None, example: str | None, description: str,
              alias: str | None) -> Result:
     """Register a model as the next version of NAME: artifact, signature, metrics, params, data versions, code."""
-    from ..evaluate.inputs import load_table
-    from ..registry import register as do_register
+    from ..evaluate.inputs import load_table  # lazy: imports numpy
+    from ..registry import register as do_register  # lazy: imports numpy
 
     obj = _model_object(resolve(model_name), model_name, run)
     rows = load_table(resolve(example), example).frame if example else None
@@ -81,7 +81,7 @@ def register(model_name: str, name: str, run: str | None, example: str | None, d
 @model.command("list")
 def list_() -> Result:
     """List registered models with their versions and aliases."""
-    from ..registry import list_models
+    from ..registry import list_models  # lazy: imports numpy
 
     return list_models()
 
@@ -90,7 +90,7 @@ def list_() -> Result:
 @click.argument("ref")
 def show(ref: str) -> Result:
     """Show a model (churn) or one version in full (churn@3, churn@production): format, signature, data, gates."""
-    from ..registry import show as do_show
+    from ..registry import show as do_show  # lazy: imports numpy
 
     return do_show(ref)
 
@@ -101,8 +101,7 @@ def show(ref: str) -> Result:
 @click.option("--remove", is_flag=True, help="Remove ALIAS from the model named by REF instead.")
 def alias(ref: str, alias: str, remove: bool) -> Result:
     """Point a free alias (challenger, candidate, ...) at a version; production and champion go through promote."""
-    from ..refs import parse_ref
-    from ..registry import remove_alias, set_alias
+    from ..registry import remove_alias, set_alias  # lazy: imports numpy
 
     if remove:
         return remove_alias(parse_ref(ref, "model").name, alias)
@@ -117,7 +116,7 @@ def alias(ref: str, alias: str, remove: bool) -> Result:
 @click.option("--clear", is_flag=True, help="Remove every gate.")
 def gate(name: str, require: tuple[str, ...], approval: bool | None, clear: bool) -> Result:
     """Set (or show) the gates a version of NAME must pass to be promoted, and whether approval is required."""
-    from ..registry import gate as set_gate
+    from ..registry import gate as set_gate  # lazy: imports numpy
 
     if clear and require:
         raise InvalidInput("Use --clear alone, or --require to replace the gates, not both.")
@@ -129,7 +128,7 @@ def gate(name: str, require: tuple[str, ...], approval: bool | None, clear: bool
 @click.option("--to", "alias", default=None, help="The alias the check is for (shown in the report).")
 def check(ref: str, alias: str | None) -> Result:
     """Check the gates against a version without promoting it (the check is recorded)."""
-    from ..registry import check_gates
+    from ..registry import check_gates  # lazy: imports numpy
 
     return check_gates(ref, alias=alias)
 
@@ -144,7 +143,7 @@ def _transition_options(fn: Any) -> Any:
 @_transition_options
 def promote(ref: str, alias: str, note: str) -> Result:
     """Promote a version to an alias if its gates pass; refused with the failing gate named."""
-    from ..registry import promote as do_promote
+    from ..registry import promote as do_promote  # lazy: imports numpy
 
     return do_promote(ref, to=alias, note=note)
 
@@ -153,7 +152,7 @@ def promote(ref: str, alias: str, note: str) -> Result:
 @_transition_options
 def approve(ref: str, alias: str, note: str) -> Result:
     """Approve a pending promotion (someone other than its requester)."""
-    from ..registry import approve as do_approve
+    from ..registry import approve as do_approve  # lazy: imports numpy
 
     return do_approve(ref, to=alias, note=note)
 
@@ -162,7 +161,7 @@ def approve(ref: str, alias: str, note: str) -> Result:
 @_transition_options
 def reject(ref: str, alias: str, note: str) -> Result:
     """Reject a pending promotion (or withdraw your own request)."""
-    from ..registry import reject as do_reject
+    from ..registry import reject as do_reject  # lazy: imports numpy
 
     return do_reject(ref, to=alias, note=note)
 
@@ -171,7 +170,7 @@ def reject(ref: str, alias: str, note: str) -> Result:
 @click.argument("ref")
 def history(ref: str) -> Result:
     """Show the stage history: every alias move, request, approval and refusal."""
-    from ..registry import history as do_history
+    from ..registry import history as do_history  # lazy: imports numpy
 
     return do_history(ref)
 
@@ -182,7 +181,7 @@ def history(ref: str) -> Result:
 @click.option("--markdown", is_flag=True, help="Print the card as Markdown.")
 def card(ref: str, out: str | None, markdown: bool) -> Result:
     """The model card of a version, filled from what is stored (HTML in notebooks, Markdown with --markdown)."""
-    from ..registry import card as make_card
+    from ..registry import card as make_card  # lazy: imports numpy
 
     result = make_card(ref, out=out, markdown=markdown)
     if out:
@@ -200,7 +199,7 @@ def card(ref: str, out: str | None, markdown: bool) -> Result:
 @click.option("--positive", metavar="LABEL", help="The favourable label (needed unless labels are 0/1 or -1/1).")
 def compare(a: str, b: str, data: str, target: str | None, sensitive: str | None, positive: str | None) -> Result:
     """Evaluate two models on the same data and show the differences (champion vs challenger)."""
-    from ..registry import compare as do_compare
+    from ..registry import compare as do_compare  # lazy: imports numpy
 
     return do_compare(resolve(a), resolve(b), data=resolve(data), target=resolve(target) if target else None,
                       sensitive=sensitive, positive=positive, labels=(a, b, data, target or "y"))
@@ -213,7 +212,6 @@ def compare(a: str, b: str, data: str, target: str | None, sensitive: str | None
 @click.option("--trust", multiple=True, metavar="TYPE", help="A type to trust beyond scikit-learn/NumPy/SciPy.")
 def load(ref: str, out: str | None, variable: str | None, trust: tuple[str, ...]) -> Result:
     """Load a version after checking its digest: into a notebook variable (--as) or to a file (--out)."""
-    from ..modelstore.versions import artifact_bytes, load_version, resolve_version
 
     s = session()
     if variable is not None:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import click
 
+from ..monitor import check as run_check
+from ..monitor import create as make
+from ..monitor import history as monitor_history
+from ..monitor import list_monitors, set_policy
+from ..monitor import show as show_monitor
+from ..monitor.retraining import RANK
 from ..result import Result
 from . import Group, resolve, session
 from .drift import drift_options, split_columns
@@ -41,7 +47,6 @@ def create(name: str, reference: str, model: str | None, max_drift_share: float 
            thresholds: tuple[str, ...], columns: str | None, exclude: str | None, time_column: str,
            window: str | None, notifiers: tuple[str, ...], replace: bool) -> Result:
     """Define a monitor: the reference, the model, the limits and the window of its checks."""
-    from ..monitor.monitors import create as make
 
     return make(name, reference=resolve(reference), reference_label=reference, model=model,
                 max_drift_share=max_drift_share, minimum=minimum, maximum=maximum, window=window, target=target,
@@ -60,8 +65,6 @@ def check(name: str, data: str, fail_on: str | None) -> Result:
 
     DATA is a dataset version, a CSV/Parquet file or, in a notebook, a DataFrame variable.
     """
-    from ..monitor.checking import check as run_check
-    from ..monitor.retraining import RANK
 
     result = run_check(name, resolve(data), label=data, in_notebook=session().in_notebook)
     if fail_on is not None and RANK[result.status] >= RANK[fail_on.upper()]:
@@ -74,9 +77,7 @@ def check(name: str, data: str, fail_on: str | None) -> Result:
 @click.option("--limit", "-n", default=200, show_default=True, help="Latest checks to show.")
 def history(name: str, limit: int) -> Result:
     """Chart a monitor's checks over time: drift share, metrics and which columns drifted."""
-    from ..monitor.monitors import history as load
-
-    return load(name, limit=limit)
+    return monitor_history(name, limit=limit)
 
 
 @monitor.command()
@@ -95,7 +96,6 @@ def history(name: str, limit: int) -> Result:
 def policy(name: str, on: str, retrain: str | None, approval: str | None, max_age: str | None, data_parameter: str,
            clear: bool) -> Result:
     """Set what an alert triggers: notify only, retrain and wait for approval, or retrain and promote automatically."""
-    from ..monitor.monitors import set_policy
 
     return set_policy(name, on=on, retrain=retrain, approval=approval, max_age=max_age,
                       data_parameter=data_parameter, clear=clear)
@@ -104,7 +104,6 @@ def policy(name: str, on: str, retrain: str | None, approval: str | None, max_ag
 @monitor.command("list")
 def list_() -> Result:
     """List monitors with their limits, policy and latest status."""
-    from ..monitor.monitors import list_monitors
 
     return list_monitors()
 
@@ -113,6 +112,4 @@ def list_() -> Result:
 @click.argument("name")
 def show(name: str) -> Result:
     """Show a monitor's definition, retraining policy and latest checks."""
-    from ..monitor.monitors import show as load
-
-    return load(name)
+    return show_monitor(name)

@@ -25,7 +25,7 @@ def panel() -> None:
 def runs(filter_: str | None) -> Result:
     """A table of runs (filter, sort, choose columns, select) with charts of the selected runs."""
     _need_notebook("runs", "mlops runs list")
-    from ..panels.runs_panel import runs as make
+    from ..panels.runs_panel import runs as make  # lazy: imports the widget libraries
 
     return make(filter_)
 
@@ -35,7 +35,7 @@ def runs(filter_: str | None) -> Result:
 def models(name: str) -> Result:
     """A model's versions, aliases, gates and approvals, with buttons to request and approve promotions."""
     _need_notebook("models", f"mlops model show {name}")
-    from ..panels.models_panel import models as make
+    from ..panels.models_panel import models as make  # lazy: imports the widget libraries
 
     return make(name)
 
@@ -49,7 +49,7 @@ def data(name: str) -> Result:
     its schema; a key column adds the rows added, removed and changed.
     """
     _need_notebook("data", f"mlops data log {name.split('@')[0]}")
-    from ..panels.data_panel import data as make
+    from ..panels.data_panel import data as make  # lazy: imports the widget libraries
 
     return make(name)
 
@@ -63,7 +63,7 @@ def drift(source: str, current: str | None) -> Result:
     Click a column for its reference and current histograms.
     """
     _need_notebook("drift", "mlops drift or mlops evaluate show")
-    from ..panels.drift_panel import drift as make
+    from ..panels.drift_panel import drift as make  # lazy: imports the widget libraries
 
     if current is None:
         return make(source)
@@ -75,7 +75,7 @@ def drift(source: str, current: str | None) -> Result:
 def bias(evaluation: str) -> Result:
     """Group metrics of a stored bias evaluation as bars with the threshold line."""
     _need_notebook("bias", f"mlops evaluate show {evaluation}")
-    from ..panels.bias_panel import bias as make
+    from ..panels.bias_panel import bias as make  # lazy: imports the widget libraries
 
     return make(evaluation)
 
@@ -86,6 +86,6 @@ def bias(evaluation: str) -> Result:
 def jobs(limit: int) -> Result:
     """Running and recent jobs and sweeps with their progress; refreshes while any job runs."""
     _need_notebook("jobs", "mlops job list")
-    from ..panels.jobs_panel import jobs as make
+    from ..panels.jobs_panel import jobs as make  # lazy: imports the widget libraries
 
     return make(limit)

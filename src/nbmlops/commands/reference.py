@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import click
 
+from . import cli
+
 
 def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command below ``command`` (itself first), with its path of names."""
@@ -31,7 +33,6 @@ def help_text(path: tuple[str, ...], command: click.Command) -> str:
 
 def markdown() -> str:
     """docs/commands.md: one section per command with its help text."""
-    from . import cli
 
     parts = [
         "# Command reference",

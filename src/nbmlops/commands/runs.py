@@ -10,6 +10,16 @@ import click
 
 from ..errors import InvalidInput, MlopsError
 from ..result import Result
+from ..tracking.autolog import autolog as enable
+from ..tracking.reading import (
+    compare_runs,
+    get_run,
+    list_runs,
+    metric_history,
+    save_artifact,
+    summarize,
+)
+from ..tracking.runs import start_run, tag_run
 from . import Group, option_tags, session
 
 
@@ -18,7 +28,6 @@ from . import Group, option_tags, session
 def runs(ctx: click.Context) -> Result | None:
     """List, show and compare runs (`mlops runs` alone lists the latest)."""
     if ctx.invoked_subcommand is None:
-        from ..tracking.reading import list_runs
 
         return list_runs()
     return None
@@ -35,7 +44,6 @@ def runs(ctx: click.Context) -> Result | None:
               help="Comma-separated params.*/metrics.* columns to show (default: the most common).")
 def list_(filter_: str | None, sort: tuple[str, ...], limit: int, offset: int, columns: str | None) -> Result:
     """List runs, newest first, with their params and latest metrics."""
-    from ..tracking.reading import list_runs
 
     chosen = [c.strip() for c in columns.split(",")] if columns else None
     return list_runs(filter_, list(sort) or None, limit, offset, columns=chosen)
@@ -45,7 +53,6 @@ def list_(filter_: str | None, sort: tuple[str, ...], limit: int, offset: int, c
 @click.argument("ref")
 def show(ref: str) -> Result:
     """Show one run: params, metrics and their history, artifacts, context."""
-    from ..tracking.reading import get_run
 
     return get_run(ref)
 
@@ -54,7 +61,6 @@ def show(ref: str) -> Result:
 @click.argument("refs", nargs=-1, required=True)
 def compare(refs: tuple[str, ...]) -> Result:
     """Compare two or more runs side by side; differences are highlighted."""
-    from ..tracking.reading import compare_runs
 
     return compare_runs(list(refs))
 
@@ -64,7 +70,6 @@ def compare(refs: tuple[str, ...]) -> Result:
 @click.argument("key")
 def history(ref: str, key: str) -> Result:
     """Show every point of one metric of a run."""
-    from ..tracking.reading import metric_history
 
     return metric_history(ref, key)
 
@@ -74,7 +79,6 @@ def history(ref: str, key: str) -> Result:
 @click.argument("tags", nargs=-1, required=True, metavar="KEY=VALUE...")
 def tag(ref: str, tags: tuple[str, ...]) -> Result:
     """Set tags on a run (also a finished one)."""
-    from ..tracking.runs import tag_run
 
     return tag_run(ref, option_tags(tags))
 
@@ -85,7 +89,6 @@ def tag(ref: str, tags: tuple[str, ...]) -> Result:
 @click.option("--out", "-o", type=click.Path(dir_okay=False), required=True, help="File to write.")
 def artifact(ref: str, name: str, out: str) -> Result:
     """Write an artifact of a run to a file."""
-    from ..tracking.reading import save_artifact
 
     return save_artifact(ref, name, out)
 
@@ -103,8 +106,6 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, co
     run fails if the cell raises or the command exits non-zero. With --live the
     cell shows its metrics as a chart that updates while the cell runs.
     """
-    from ..tracking.reading import summarize
-    from ..tracking.runs import start_run
 
     s = session()
     tags = option_tags(tag_items)
@@ -112,9 +113,9 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, co
         run_ = start_run(name, tags=tags, notes=notes)
         view = None
         if live:
-            from IPython.display import display
+            from IPython.display import display  # lazy: start-up time
 
-            from ..panels.live_panel import live as live_view
+            from ..panels.live_panel import live as live_view  # lazy: imports the widget libraries
 
             view = live_view(run_)
             display(view)
@@ -161,6 +162,5 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, co
 @click.option("--disable", is_flag=True, help="Stop autologging.")
 def autolog(flavor: str, disable: bool) -> Result:
     """Log estimator params, fit time and training score for every fit() inside a run."""
-    from ..tracking.autolog import autolog as enable
 
     return enable(flavor, disable=disable)

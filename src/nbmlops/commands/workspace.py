@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
+from ..maintenance.transfer import copy_workspace
 from ..result import Result
+from ..workspace import init_workspace
+from ..workspace import status as workspace_status
 
 
 @click.command()
@@ -16,7 +19,6 @@ def init(path: str | None, db_url: str | None, objects_url: str | None) -> Resul
 
     PATH defaults to $MLOPS_HOME when it is set, else the current folder.
     """
-    from ..workspace import init_workspace
 
     return init_workspace(path, db_url=db_url, objects_url=objects_url)  # type: ignore[no-any-return]
 
@@ -25,7 +27,6 @@ def init(path: str | None, db_url: str | None, objects_url: str | None) -> Resul
 @click.option("--readonly", is_flag=True, help="Open the workspace read-only.")
 def status(readonly: bool) -> Result:
     """Show the current workspace: where it is, what stores it, what it holds."""
-    from ..workspace import status as workspace_status
 
     return workspace_status(readonly=readonly)  # type: ignore[no-any-return]
 
@@ -40,6 +41,5 @@ def copy(db_url: str, objects_url: str, switch: bool) -> Result:
     Use it to move from the embedded SQLite + folder store to a shared PostgreSQL + S3
     store. Ids, references and the audit chain are kept; the target must be empty.
     """
-    from ..maintenance.transfer import copy_workspace
 
     return copy_workspace(db_url, objects_url, switch=switch)

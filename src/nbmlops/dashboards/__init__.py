@@ -16,14 +16,18 @@ Example:
 from __future__ import annotations
 
 import html
+import importlib.util
+import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from .. import registry
 from ..assets import asset, asset_dir
 from ..errors import InvalidInput, MissingDependency, MlopsError, NotFound
 from ..refs import check_name
@@ -52,9 +56,8 @@ def publish(model: str, goals: list[str] | tuple[str, ...] = (), *, title: str |
     Example:
         >>> publish("churn", ["accuracy>=0.85", "demographic_parity_ratio>=0.8"])  # doctest: +SKIP
     """
-    import nbformat
+    import nbformat  # lazy: start-up time
 
-    from .. import registry
 
     gates = parse_goals(list(goals))
     if len({g.metric for g in gates}) != len(gates):
@@ -80,7 +83,7 @@ def publish(model: str, goals: list[str] | tuple[str, ...] = (), *, title: str |
 
 
 def _published(model: str) -> tuple[Path, dict[str, Any]]:
-    import nbformat
+    import nbformat  # lazy: start-up time
 
     path = dashboard_path(model)
     if not path.is_file():
@@ -91,8 +94,6 @@ def _published(model: str) -> tuple[Path, dict[str, Any]]:
 
 def check_address(ip: str) -> str:
     """An address Voila may listen on: an IP address (``0.0.0.0`` for every interface) or a host name."""
-    import ipaddress
-    import re
 
     text = ip.strip() if isinstance(ip, str) else ""
     try:
@@ -121,7 +122,6 @@ def voila_command(notebook: Path, *, port: int = DEFAULT_PORT, browser: bool = T
 
 
 def _has_voila() -> bool:
-    import importlib.util
 
     return importlib.util.find_spec("voila") is not None
 
@@ -176,7 +176,7 @@ def export(model: str, out: str | os.PathLike[str] | None = None) -> Message:
 
 def show(model: str, goals: list[str] | tuple[str, ...] = (), *, title: str | None = None) -> None:
     """Display the dashboard (the published notebook calls this); any failure is one sentence, never a traceback."""
-    from IPython.display import HTML, display
+    from IPython.display import HTML, display  # lazy: start-up time
 
     try:
         store = open_current(readonly=True)

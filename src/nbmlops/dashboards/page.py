@@ -10,6 +10,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from .. import registry
+from ..evaluate.reports import open_report
 from ..evaluate.storage import list_evaluations
 from ..registry.gates import facts, lookup
 from ..registry.views import ModelOverview
@@ -162,7 +163,6 @@ def _fairness(version_id: int, store: Store) -> dict[str, Any] | None:
     found = _latest("bias", version_id, store)
     if found is None:
         return None
-    from ..evaluate.reports import open_report
 
     report = open_report(found.id, store=store)
     first = report.explain()[0]  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ def read_table_file(path: Path) -> pd.DataFrame:
     Example:
         >>> read_table_file(Path("loans.parquet"))  # doctest: +SKIP
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
@@ -46,7 +46,7 @@ def read_table_file(path: Path) -> pd.DataFrame:
 
 def _what(data: Any, kind: str | None) -> tuple[str, Any, str]:
     """(kind, what to store, label) for the thing given to commit."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if kind not in (None, "table", "files"):
         raise InvalidInput(f"kind must be 'table' or 'files', not {kind!r}.")

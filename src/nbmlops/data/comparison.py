@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput
 from ..result import Block, Fields, Heading, Note, Result, Table, fmt, fmt_bytes
 from ..workspace import open_current
+from .tables import read_frame
+from .versions import find, read_manifest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,7 +141,7 @@ def _differs(x: pd.Series, y: pd.Series) -> pd.Series:
 
 def _plain(value: Any) -> Any:
     """A sample cell as plain JSON-able data (timestamps as text, missing as None)."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
         return None
@@ -203,8 +205,6 @@ def diff(a: str, b: str, *, key: str | None = None, sample: int = 5, store: Stor
         >>> mo.data.diff("loans@3", "loans@4", key="loan_id").changed  # doctest: +SKIP
         412
     """
-    from .tables import read_frame
-    from .versions import find, read_manifest
 
     if isinstance(sample, bool) or not isinstance(sample, int) or sample < 0:
         raise InvalidInput(f"sample is how many rows to show per kind of change: a whole number from 0, not {sample!r}.")

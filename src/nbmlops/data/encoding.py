@@ -30,8 +30,8 @@ def column_spec(series: pd.Series, name: str) -> dict[str, Any]:
         >>> column_spec(pd.Series([1, None], dtype="Int64"), "n")["dtype"]
         'Int64'
     """
-    import numpy as np
-    import pandas as pd
+    import numpy as np  # lazy: start-up time
+    import pandas as pd  # lazy: start-up time
 
     dtype = series.dtype
     spec: dict[str, Any] = {"name": name, "dtype": str(dtype)}
@@ -57,8 +57,8 @@ def to_arrow(series: pd.Series, name: str, arrow_type: pa.DataType | None = None
 
     Object columns pass the type inferred from the whole column, so a slice of nulls only still gets it.
     """
-    import pandas as pd
-    import pyarrow as pa
+    import pandas as pd  # lazy: start-up time
+    import pyarrow as pa  # lazy: start-up time
 
     try:
         if isinstance(series.dtype, pd.DatetimeTZDtype):
@@ -81,8 +81,8 @@ def to_arrow(series: pd.Series, name: str, arrow_type: pa.DataType | None = None
 
 def encode(array: pa.Array) -> bytes:
     """Parquet bytes of one chunk: LZ4 (decodes fastest); floats, which rarely repeat, skip the dictionary."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazy: start-up time
+    import pyarrow.parquet as pq  # lazy: start-up time
 
     buf = io.BytesIO()
     floating = pa.types.is_floating(array.type)
@@ -93,24 +93,24 @@ def encode(array: pa.Array) -> bytes:
 
 def decode(data: bytes) -> pa.ChunkedArray:
     """The values of one chunk's Parquet bytes (callers read many chunks on threads of their own)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazy: start-up time
+    import pyarrow.parquet as pq  # lazy: start-up time
 
     return pq.read_table(pa.BufferReader(data), use_threads=False).column(0)
 
 
 def join(pieces: list[pa.ChunkedArray]) -> pa.ChunkedArray:
     """Consecutive chunks of one column as one column, without copying."""
-    import pyarrow as pa
+    import pyarrow as pa  # lazy: start-up time
 
     return pa.chunked_array([a for piece in pieces for a in piece.chunks], type=pieces[0].type)
 
 
 def to_series(array: pa.Array | pa.ChunkedArray, spec: dict[str, Any]) -> pd.Series:
     """The pandas column with the exact dtype recorded in ``spec``."""
-    import numpy as np
-    import pandas as pd
-    from pandas.api.extensions import ExtensionDtype
+    import numpy as np  # lazy: start-up time
+    import pandas as pd  # lazy: start-up time
+    from pandas.api.extensions import ExtensionDtype  # lazy: start-up time
 
     recorded = spec["dtype"]
     if recorded == "object":

@@ -48,7 +48,7 @@ def write_files(store: Store, root: Path, parent: dict[str, Any] | None) -> tupl
     Example:
         >>> manifest, added = write_files(store, Path("images"), None)  # doctest: +SKIP
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     listing = _listing(root)
     known = {f["digest"] for f in parent["files"]} if parent else set()
@@ -67,7 +67,7 @@ def write_files(store: Store, root: Path, parent: dict[str, Any] | None) -> tupl
 
 
 def _hash_file(path: Path) -> tuple[str, int]:
-    import blake3
+    import blake3  # lazy: start-up time
 
     hasher, size = blake3.blake3(), 0
     with open(path, "rb") as f:

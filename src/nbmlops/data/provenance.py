@@ -12,6 +12,7 @@ from ..result import Block, Heading, Note, Result, Table
 from ..store.meta import dataset_versions, datasets, model_versions, models, runs
 from ..store.meta import lineage as edges
 from ..workspace import open_current
+from .versions import find
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -104,7 +105,6 @@ def lineage(ref: str, *, store: Store | None = None) -> LineageView:
         >>> mo.data.lineage("loans@4").producers[0]["inputs"]  # doctest: +SKIP
         ['raw_loans@7']
     """
-    from .versions import find
 
     store = store or open_current()
     with store.read() as conn:

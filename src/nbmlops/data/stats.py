@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
+
+from ..result import fmt
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,8 +24,8 @@ def kind_of(series: pd.Series) -> str:
         >>> kind_of(pd.Series([1.5])), kind_of(pd.Series(["a"]))
         ('numeric', 'text')
     """
-    import pandas as pd
-    from pandas.api import types
+    import pandas as pd  # lazy: start-up time
+    from pandas.api import types  # lazy: start-up time
 
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
@@ -52,7 +55,6 @@ def column_stats(series: pd.Series) -> dict[str, Any]:
     nulls = int(series.isna().sum())
     out: dict[str, Any] = {"kind": kind, "count": len(series) - nulls, "nulls": nulls}
     if kind == "numeric" and out["count"]:
-        import warnings
 
         values = series.dropna() if nulls else series
         with warnings.catch_warnings():  # huge or infinite values: the mean/std is inf or NaN, said plainly
@@ -88,8 +90,8 @@ def _values(series: pd.Series, kind: str) -> dict[str, Any]:
 
 
 def _unique(series: pd.Series, kind: str) -> bool:
-    import pandas as pd
-    from pandas.api import types
+    import pandas as pd  # lazy: start-up time
+    from pandas.api import types  # lazy: start-up time
 
     if kind == "numeric" and not types.is_integer_dtype(series.dtype):
         return False  # floats are measurements, not keys
@@ -102,7 +104,6 @@ def _unique(series: pd.Series, kind: str) -> bool:
 
 def describe(stats: dict[str, Any]) -> str:
     """One short line for tables: the range or the values of a column."""
-    from ..result import fmt
 
     if "min" in stats:
         line = f"{fmt(stats['min'])} .. {fmt(stats['max'])}"

@@ -33,7 +33,7 @@ READERS = 8
 
 def check_frame(df: Any) -> None:
     """Refuse what a table version cannot hold: non-text or repeated column names, column MultiIndex."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if not isinstance(df, pd.DataFrame):
         raise InvalidInput(f"Only a pandas DataFrame can be committed as a table, not {type(df).__name__}.")
@@ -115,7 +115,7 @@ class ChunkSink:
 
 def _parts(df: pd.DataFrame) -> tuple[list[tuple[pd.Series, dict[str, Any]]], dict[str, Any]]:
     """(series, spec) of every stored column: data columns, then index levels unless the index is a range."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     parts = [(df.iloc[:, i], encoding.column_spec(df.iloc[:, i], name)) for i, name in enumerate(df.columns)]
     index = df.index
@@ -142,7 +142,7 @@ def write_frame(store: Store, df: pd.DataFrame, parent: dict[str, Any] | None, l
     Example:
         >>> manifest, added = write_frame(store, df, None, "loans")  # doctest: +SKIP
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     check_frame(df)
     rows = len(df)
@@ -210,7 +210,7 @@ def select_columns(manifest: dict[str, Any], columns: list[str] | None, ref: str
 def read_frame(store: Store, manifest: dict[str, Any], specs: list[dict[str, Any]],
                span: tuple[int, int] | None = None) -> pd.DataFrame:
     """The frame of ``specs`` (and the index), over all row ranges or the ranges ``span`` picks."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
     ranges = manifest["ranges"]
     picked = range(len(ranges)) if span is None else range(*span)
     index = manifest["index"]
@@ -240,7 +240,7 @@ def read_frame(store: Store, manifest: dict[str, Any], specs: list[dict[str, Any
 
 def iter_frames(store: Store, manifest: dict[str, Any], specs: list[dict[str, Any]], rows: int) -> Iterator[pd.DataFrame]:
     """The frame in pieces of ``rows`` rows (the last may be shorter), reading a few ranges at a time."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if rows < 1:
         raise InvalidInput(f"Batches need at least one row, not {rows}.")

@@ -10,11 +10,15 @@ failure at once; we group its failure cases into one row per column and check.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound, require
 from ..result import Block, Fields, Heading, Note, Result, Table
 from ..workspace import open_current
+from .committing import TABLE_SUFFIXES, read_table_file
+from .reading import load, table_version
+from .tables import check_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +50,6 @@ def infer_schema(ref: str, *, store: Store | None = None) -> Schema:
         >>> mo.data.infer_schema("loans@latest").columns[0]["dtype"]  # doctest: +SKIP
         'int64'
     """
-    from .reading import table_version
 
     store = store or open_current()
     info, manifest = table_version(ref, store)
@@ -96,7 +99,7 @@ class ValidationReport(Result):
 
 
 def _pandera_schema(schema: Schema) -> Any:
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     pa = require("pandera.pandas", package="pandera", extra="validate", feature="Data validation")
     columns = {}
@@ -143,21 +146,16 @@ def _problem(check: str, column: str | None, schema_col: dict[str, Any] | None, 
 
 
 def _data(data: Any, store: Store) -> tuple[Any, str]:
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if isinstance(data, pd.DataFrame):
         return data, "the DataFrame"
     if isinstance(data, str):
-        from pathlib import Path
-
-        from .committing import TABLE_SUFFIXES, read_table_file
 
         if Path(data).is_file():
             return read_table_file(Path(data)), data
         if "/" in data or data.lower().endswith(TABLE_SUFFIXES):
             raise NotFound(f"No file named {data!r}; give a CSV/Parquet file, a DataFrame or a version such as loans@3.")
-        from .reading import load
-
         return load(data, store=store), data
     raise InvalidInput(f"Only a DataFrame, a CSV/Parquet file or a dataset version can be validated, "
                        f"not {type(data).__name__}.")
@@ -173,7 +171,6 @@ def validate(data: Any, against: str, *, label: str | None = None, store: Store 
     store = store or open_current()
     schema = infer_schema(against, store=store)
     frame, name = _data(data, store)
-    from .tables import check_frame
 
     check_frame(frame)
     pa = require("pandera.pandas", package="pandera", extra="validate", feature="Data validation")

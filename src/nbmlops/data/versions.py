@@ -25,6 +25,7 @@ from ..errors import Ambiguous, Conflict, InvalidInput, NotFound
 from ..refs import check_name, check_selector_name, parse_ref, row_named
 from ..store.database import dialect_insert
 from ..store.meta import dataset_tags, dataset_versions, datasets, lineage
+from ..tracking.runs import active_run
 from ..workspace import open_current
 
 if TYPE_CHECKING:
@@ -196,7 +197,6 @@ def record(store: Store, name: str, written: Written, message: str, run_id: str 
 
 def run_of(store: Store) -> str | None:
     """The id of the active run when it logs into this store's database."""
-    from ..tracking.runs import active_run
 
     run = active_run()
     if run is None or run.store.db_url != store.db_url:

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from ..result import Block, Fields, Heading, Note, Result, Table, fmt_bytes, timestamp
 from ..store.meta import dataset_tags, dataset_versions, datasets
 from ..workspace import open_current
+from .stats import describe
+from .versions import dataset_row, find, read_manifest
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -81,7 +83,6 @@ def log(name: str, *, store: Store | None = None) -> VersionLog:
     Example:
         >>> mo.data.log("loans")  # doctest: +SKIP
     """
-    from .versions import dataset_row
 
     store = store or open_current()
     with store.read() as conn:
@@ -153,7 +154,6 @@ class VersionView(Result):
     index: dict[str, Any] | None = None
 
     def blocks(self) -> list[Block]:
-        from .stats import describe
 
         out: list[Block] = [Heading(self.ref), Fields([
             ("size", _size_line(self.rows, self.columns, self.kind)), ("stored", fmt_bytes(self.bytes_total)),
@@ -180,7 +180,6 @@ def show(ref: str, *, store: Store | None = None) -> VersionView:
     Example:
         >>> mo.data.show("loans@prod")  # doctest: +SKIP
     """
-    from .versions import find, read_manifest
 
     store = store or open_current()
     with store.read() as conn:

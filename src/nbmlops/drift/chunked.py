@@ -50,8 +50,8 @@ class Pass:
 
 
 def _batches(source: Source, columns: list[str] | None, what: str) -> Iterator[Any]:
-    import pandas as pd
-    from tqdm.auto import tqdm
+    import pandas as pd  # lazy: start-up time
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     assert source.batches is not None
     for batch in tqdm(source.batches(columns), desc=f"drift: {what}", unit=" batches", leave=False,

@@ -33,8 +33,8 @@ def kind_of(series: Any) -> str:
         >>> kind_of(pd.Series([1.5, 2.0])), kind_of(pd.Series(["a", "b"])), kind_of(pd.Series([True]))
         ('numeric', 'categorical', 'categorical')
     """
-    import pandas as pd
-    from pandas.api import types as t
+    import pandas as pd  # lazy: start-up time
+    from pandas.api import types as t  # lazy: start-up time
 
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype) or t.is_bool_dtype(dtype):
@@ -61,11 +61,11 @@ def kind_of(series: Any) -> str:
 
 def numeric_values(series: Any) -> tuple[np.ndarray, int]:
     """Non-missing values as float64 (datetimes as epoch seconds, durations as seconds) and the missing count."""
-    from pandas.api import types as t
+    from pandas.api import types as t  # lazy: start-up time
 
     dtype = series.dtype
     if t.is_datetime64_any_dtype(dtype) or (t.is_object_dtype(dtype) and kind_of(series) == DATETIME):
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         stamps = pd.to_datetime(series, utc=getattr(dtype, "tz", None) is not None)
         if getattr(stamps.dtype, "tz", None) is not None:
@@ -79,7 +79,7 @@ def numeric_values(series: Any) -> tuple[np.ndarray, int]:
         present = ~np.isnat(raw)
         return raw[present].astype("timedelta64[us]").astype(np.int64) / 1e6, int(len(raw) - present.sum())
     if t.is_object_dtype(dtype) or t.is_string_dtype(dtype):
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         series = pd.to_numeric(series, errors="coerce")
     if t.is_bool_dtype(series.dtype):
@@ -127,7 +127,7 @@ def _label(value: Any) -> str:
 
 def category_counts(series: Any, *, as_numbers: bool = False) -> Counts:
     """Counts per category of one column; ``as_numbers`` counts a small-range numeric column by value."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if as_numbers:
         values, missing = numeric_values(series)

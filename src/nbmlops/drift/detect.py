@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..data.versions import reads_recorded_on_success
 from ..errors import InvalidInput, WorkspaceNotFound
-from .columns import DATETIME, MAX_CATEGORIES, compare_schema, dtype_name, kind_of
+from ..evaluate.inputs import ModelInput, feature_frame, load_model, predict
+from ..evaluate.reports import record_report
+from ..workspace import open_current
+from .chunked import compare_batches
+from .columns import DATETIME, MAX_CATEGORIES, compare_schema, dtype_name, kind_of, numeric_values
 from .frames import compare_frames
 from .methods import Options
 from .performance import PerformanceTally, compare_performance, parse_window
@@ -39,7 +43,6 @@ def auto_window(frame: Any, column: str | None) -> str | None:
     """A window giving at most 20 windows over the current data's time span."""
     if column is None or column not in frame.columns:
         return None
-    from .columns import numeric_values
 
     values, _ = numeric_values(frame[column])
     if not len(values):
@@ -52,7 +55,6 @@ def auto_window(frame: Any, column: str | None) -> str | None:
 
 
 def _with_predictions(source: Source, model: ModelInput, column: str) -> Source:
-    from ..evaluate.inputs import feature_frame, predict
 
     def add(frame: Any) -> Any:
         if column in frame.columns or not len(frame):
@@ -74,12 +76,10 @@ def _with_predictions(source: Source, model: ModelInput, column: str) -> Source:
 
 
 def _record(report: DriftReport, model: ModelInput | None, record: bool | None, store: Store | None) -> None:
-    from ..evaluate.reports import record_report
 
     if record is False:
         return
     if store is None:
-        from ..workspace import open_current
 
         try:
             store = open_current()
@@ -122,8 +122,6 @@ def compare(reference: Any, current: Any, *, target: str | None = None, predicti
     cur_src = open_source(current, names[1], chunked=chunked, batch_rows=batch_rows, in_notebook=in_notebook)
     loaded = None
     if model is not None:
-        from ..evaluate.inputs import ModelInput, load_model
-
         loaded = model if isinstance(model, ModelInput) else load_model(model, "model", store=store)
         prediction = prediction or "prediction"
         ref_src, cur_src = _with_predictions(ref_src, loaded, prediction), _with_predictions(cur_src, loaded, prediction)
@@ -190,7 +188,7 @@ def _in_memory(ref_src: Source, cur_src: Source, options: Options, columns: Sequ
     progress = None
     bar = None
     if cells > 50_000_000:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # lazy: start-up time
 
         bar = tqdm(total=len(schema.compared), desc="drift", unit=" columns", leave=False, disable=None)
         progress = bar.update
@@ -219,7 +217,6 @@ def _in_memory(ref_src: Source, cur_src: Source, options: Options, columns: Sequ
 
 def _period(stamps: Any, seen: list[float] | None = None) -> list[float] | None:
     """First and last time of a time column (epoch seconds), merged into ``seen``."""
-    from .columns import numeric_values
 
     values, _ = numeric_values(stamps)
     if not len(values):
@@ -239,7 +236,6 @@ def _check_wanted(wanted: Sequence[str] | None, known: set[str]) -> None:
 def _in_batches(ref_src: Source, cur_src: Source, options: Options, columns: Sequence[str] | None, exclude: list[str],
                 specials: list[str], target: str | None, prediction: str | None, time: str | None,
                 window_seconds: float | None, window: str | None, max_categories: int) -> dict[str, Any]:
-    from .chunked import compare_batches
 
     tallies: dict[str, PerformanceTally] = {}
     state: dict[str, Any] = {"time": None, "settled": False}

@@ -17,6 +17,8 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..evaluate import groups as G
+from ..evaluate.labels import task_of
+from .columns import numeric_values
 
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION = ("mean_absolute_error", "root_mean_squared_error", "r2")
@@ -54,7 +56,7 @@ def parse_window(text: str | None) -> float | None:
 
 def _roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     """Area under the ROC curve by the rank-sum (Mann-Whitney) formula, ties averaged."""
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # lazy: start-up time
 
     positives = int(y.sum())
     negatives = len(y) - positives
@@ -79,7 +81,6 @@ class PerformanceTally:
         self.rows = 0
 
     def _settle(self, y: np.ndarray, p: np.ndarray) -> str:
-        from ..evaluate.labels import task_of
 
         labels = set(np.unique(y).tolist())
         if labels <= {0, 1} and p.dtype.kind == "f" and len(p) and p.min() >= 0 and p.max() <= 1 \
@@ -92,7 +93,6 @@ class PerformanceTally:
     def _windows(self, frame: Any, keep: np.ndarray) -> np.ndarray:
         if self.time_column is None or self.window is None or self.time_column not in frame.columns:
             return np.zeros(int(keep.sum()), dtype=np.int64)
-        from .columns import numeric_values
 
         stamps = frame[self.time_column]
         seconds = np.full(len(frame), np.nan)
@@ -104,7 +104,7 @@ class PerformanceTally:
 
     def add(self, frame: Any) -> None:
         """Count one batch (rows without a label or a prediction are skipped and counted)."""
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         for column in (self.target, self.prediction):
             if column not in frame.columns:

@@ -121,7 +121,7 @@ class DriftReport(Report):
         raise KeyError(name)
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         rows = [column_row(r) for r in self._ordered()]
         frame = pd.DataFrame(rows, columns=COLUMNS)

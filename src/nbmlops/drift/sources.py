@@ -14,8 +14,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .. import data
 from ..data.committing import TABLE_SUFFIXES
 from ..errors import InvalidInput, NotFound
+from ..refs import parse_ref
 
 MEMORY_CELLS = 100_000_000  # above this many cells (about 800 MB of numbers) a file or version is read in batches
 CSV_MEMORY_BYTES = 1_000_000_000
@@ -50,8 +52,8 @@ def _frame_batches(frame: Any, rows: int) -> Callable[[list[str] | None], Iterat
 
 
 def _parquet(path: str, chunked: bool | None, rows: int) -> tuple[Any, Callable[[list[str] | None], Iterator[Any]] | None, int]:
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
+    import pyarrow.dataset as ds  # lazy: start-up time
+    import pyarrow.parquet as pq  # lazy: start-up time
 
     try:
         files = sorted(ds.dataset(path, format="parquet").files)
@@ -75,7 +77,7 @@ def _parquet(path: str, chunked: bool | None, rows: int) -> tuple[Any, Callable[
 
 
 def _csv(path: str, chunked: bool | None, rows: int) -> tuple[Any, Callable[[list[str] | None], Iterator[Any]] | None]:
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     sep = "\t" if path.lower().endswith(".tsv") else ","
     if chunked is False or (chunked is None and os.path.getsize(path) <= CSV_MEMORY_BYTES):
@@ -106,7 +108,6 @@ def _file_source(path: str, label: str, chunked: bool | None, rows: int) -> Sour
 
 
 def _dataset_source(ref: str, label: str, chunked: bool | None, rows: int, in_notebook: bool) -> Source:
-    from ..refs import parse_ref
 
     try:
         parse_ref(ref, "dataset")
@@ -114,12 +115,6 @@ def _dataset_source(ref: str, label: str, chunked: bool | None, rows: int, in_no
         where = "variable, file or dataset version" if in_notebook else "file or dataset version"
         raise NotFound(f"No {where} is called {ref!r}; give a DataFrame, a CSV/Parquet file or a version such as "
                        "loans@3.") from None
-    try:
-        from .. import data
-    except ImportError:
-        where = "variable or file" if in_notebook else "file"
-        raise NotFound(f"No {where} is called {ref!r}, and this installation has no dataset module to read it "
-                       "as a dataset version.") from None
     info = data.resolve(ref)  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
     description = {"ref": info.ref, "dataset_version_id": info.id, "digest": info.digest, "rows": info.rows}
     cells = (info.rows or 0) * (info.columns or 1)
@@ -138,7 +133,7 @@ def open_source(value: Any, label: str, *, chunked: bool | None = None, batch_ro
         >>> open_source(df, "new_batch").in_memory  # doctest: +SKIP
         True
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if batch_rows < 1:
         raise InvalidInput(f"The batch size must be at least one row, not {batch_rows}.")
@@ -178,7 +173,7 @@ def open_source(value: Any, label: str, *, chunked: bool | None = None, batch_ro
 
 
 def _all_frames(value: Iterable[Any]) -> bool:
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     try:
         items = list(value)

@@ -17,6 +17,7 @@ p-values equal scipy's for the same data:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -37,9 +38,8 @@ def ks_test(ref: np.ndarray, cur: np.ndarray) -> dict[str, Any]:
     """
     n1, n2 = len(ref), len(cur)
     if max(n1, n2) <= EXACT_KS_MAX:
-        import warnings
 
-        from scipy import stats
+        from scipy import stats  # lazy: start-up time
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -95,11 +95,11 @@ def ks_asymptotic_p(d: float, n1: int, n2: int) -> float:
     en = int(np.round(m * n / (m + n)))
     t = en * d
     if en > 140 and 1.0 < t < en - 1 and d < 0.5 and 2.2 <= t * d < 370.0:  # scipy's branch in _kolmogn
-        from scipy.special import smirnov
+        from scipy.special import smirnov  # lazy: start-up time
 
         padded = smirnov(np.full(SMIRNOV_PADDING, en), np.r_[d, np.ones(SMIRNOV_PADDING - 1)])
         return float(np.clip(2 * padded[0], 0, 1))
-    from scipy.stats import kstwo
+    from scipy.stats import kstwo  # lazy: start-up time
 
     return float(np.clip(kstwo.sf(d, float(en)), 0, 1))
 
@@ -186,7 +186,7 @@ def chi2_homogeneity(ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str
         >>> round(chi2_homogeneity(np.array([30, 70]), np.array([50, 50]))["p_value"], 4)
         0.0061
     """
-    from scipy.stats import chi2_contingency
+    from scipy.stats import chi2_contingency  # lazy: start-up time
 
     table = np.vstack([ref_counts, cur_counts]).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]

@@ -96,7 +96,7 @@ class BiasReport(Report):
         return out
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame([{k: v for k, v in g.items() if k != "values"} for g in self.main["groups"]])
 

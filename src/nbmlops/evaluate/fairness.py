@@ -17,7 +17,9 @@ from ..data.versions import reads_recorded_on_success
 from ..errors import InvalidInput
 from . import groups as G
 from .bias_report import BiasReport
+from .inputs import as_vector, feature_frame, load_model, load_table, predict, split_target
 from .labels import BinaryLabels, binarize, regression_values, task_of
+from .reports import record_report
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -33,7 +35,7 @@ def sensitive_columns(sensitive: Any, frame: Any = None, rows: int | None = None
         >>> list(sensitive_columns("sex,band", pd.DataFrame({"sex": ["F"], "band": ["a"]})))  # doctest: +SKIP
         ['sex', 'band']
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if isinstance(sensitive, str):
         sensitive = [s.strip() for s in sensitive.split(",") if s.strip()]
@@ -128,7 +130,7 @@ def _bootstrap(groupings: list[G.Grouping], sections: list[dict[str, Any]], task
     Per-group intervals skip resamples in which a group has no rows (NaN-aware
     quantiles); overall values and disparities use plain quantiles, as fairlearn does.
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     yt, yp = arrays
     n = len(yt)
@@ -186,7 +188,6 @@ def assess(y_true: Any, y_pred: Any, sensitive: Any, *, task: str = "auto", mode
         >>> report.summary["demographic_parity_ratio"]  # doctest: +SKIP
         0.71
     """
-    from .inputs import as_vector
 
     yt_raw, yp_raw = as_vector(y_true, y_label), as_vector(y_pred, "the predictions")
     if len(yt_raw) != len(yp_raw):
@@ -248,8 +249,6 @@ def bias(model: Any, X: Any, y: Any = None, *, sensitive: Any, positive: Any = N
     Example:
         >>> mo.evaluate.bias(clf, X_test, y_test, sensitive=["gender", "age_band"])  # doctest: +SKIP
     """
-    from .inputs import feature_frame, load_model, load_table, predict, split_target
-    from .reports import record_report
 
     model_input = load_model(model, labels[0], store=store)
     table = load_table(X, labels[1])

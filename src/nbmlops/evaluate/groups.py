@@ -50,7 +50,7 @@ class Grouping:
 
 
 def _factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     codes, uniques = pd.factorize(np.asarray(values) if not hasattr(values, "dtype") else values, sort=True)
     levels = [v.item() if hasattr(v, "item") else v for v in np.asarray(uniques, dtype=object)]

@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import data
 from ..data.committing import TABLE_SUFFIXES
 from ..errors import InvalidInput, NotFound
+from ..modelstore import formats, versions
+from ..refs import parse_ref
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +53,7 @@ class TableInput:
 
 
 def _read_file(path: str) -> pd.DataFrame:
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     suffix = os.path.splitext(path)[1].lower()
     try:
@@ -65,15 +68,8 @@ def _read_file(path: str) -> pd.DataFrame:
 
 def load_dataset(ref: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A dataset version's rows and identity, through the data module (``loans@2``)."""
-    from ..refs import parse_ref
 
     parse_ref(ref, "dataset")
-    try:
-        from .. import data
-    except ImportError:
-        raise NotFound(
-            f"No file or variable is called {ref!r}, and this installation has no dataset module to read it as a reference."
-        ) from None
     info = data.resolve(ref)  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
     frame = data.load(info.ref)  # the exact version resolved, even if @latest moves meanwhile
     return frame, {"ref": info.ref, "dataset_version_id": info.id, "digest": info.digest}
@@ -81,8 +77,8 @@ def load_dataset(ref: str) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 def fingerprint(frame: Any) -> str:
     """A content digest of a table or array, so two evaluations can tell whether they saw the same rows."""
-    import blake3
-    import pandas as pd
+    import blake3  # lazy: start-up time
+    import pandas as pd  # lazy: start-up time
 
     if isinstance(frame, (pd.DataFrame, pd.Series)):
         values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
@@ -101,7 +97,7 @@ def load_table(value: Any, label: str) -> TableInput:
         >>> load_table("test.csv", "test.csv").frame.shape  # doctest: +SKIP
         (500, 8)
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if isinstance(value, str):
         if os.path.isfile(value):
@@ -131,7 +127,7 @@ def split_target(table: TableInput, y: Any, y_label: str | None) -> tuple[Any, n
 
     Returns the rows without the label column, the labels, and what to call them.
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     frame = table.frame
     if y is None:
@@ -153,7 +149,7 @@ def split_target(table: TableInput, y: Any, y_label: str | None) -> tuple[Any, n
 
 def as_vector(values: Any, label: str) -> np.ndarray:
     """One column of values as a 1-D array (a Series, list, array or one-column table)."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if isinstance(values, pd.DataFrame):
         if values.shape[1] != 1:
@@ -176,7 +172,6 @@ def load_model(value: Any, label: str, *, store: Store | None = None) -> ModelIn
     An object registered or loaded in this session is linked to its model version,
     so evaluations of it are attached to that version.
     """
-    from ..modelstore import formats, versions
 
     if not isinstance(value, str):
         if not callable(getattr(value, "predict", None)):
@@ -202,7 +197,7 @@ def feature_frame(model: ModelInput, frame: Any, drop: list[str] | tuple[str, ..
     Sensitive columns are often kept out of training; they stay in the table for
     grouping and are left out here when the model does not know them.
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if not isinstance(frame, pd.DataFrame):
         return frame
@@ -243,7 +238,7 @@ def check_finite(values: np.ndarray, subject: str, fix: str = "drop those rows f
     if values.dtype.kind == "f":
         bad = ~np.isfinite(values)
     elif values.dtype.kind == "O":
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         bad = np.asarray(pd.isna(values), dtype=bool)
     else:

@@ -97,7 +97,7 @@ def binarize(y_true: np.ndarray, y_pred: np.ndarray, *, positive: Any = None, cl
     if positive in (None, 1, True) and classes is None and _is_01(y_true) and _is_01(y_pred):
         # the common case, kept free of hashing so a million rows cost a few milliseconds
         return BinaryLabels(y_true.astype(np.int64), y_pred.astype(np.int64), 1, [0, 1])
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     seen_true = {_plain(v) for v in pd.unique(y_true)}
     seen_pred = {_plain(v) for v in pd.unique(y_pred)}

@@ -61,7 +61,7 @@ class PerfReport(Report):
         }
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame([{"measure": k, "value": v} for k, v in self.summary.items()])
 

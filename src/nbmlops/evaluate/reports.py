@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
+from ..modelstore.versions import resolve_version
 from ..result import Block, Note, Result, Table, jsonable, status_cell, timestamp
 from .storage import get_evaluation, list_evaluations, record_evaluation
 
@@ -123,7 +124,6 @@ def list_reports(kind: str | None = None, *, model: str | None = None, limit: in
     """
     version_id = None
     if model is not None:
-        from ..modelstore.versions import resolve_version
 
         version_id = resolve_version(model, store=store).id
     found = list_evaluations(kind, model_version_id=version_id, limit=limit, store=store)

@@ -89,7 +89,7 @@ class SliceReport(Report):
         return out
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         rows = [{"view": "random subsets", **r} for r in self.fold_rows]
         rows += [{"view": s["feature"], **r} for s in self.sections for r in s["slices"]]

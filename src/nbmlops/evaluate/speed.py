@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..data.versions import reads_recorded_on_success
 from ..errors import InvalidInput, MlopsError
+from ..modelstore import formats
+from ..modelstore.versions import artifact_bytes
+from .inputs import feature_frame, load_model, load_table, predict
 from .perf_report import PerfReport
+from .reports import record_report
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -38,7 +42,7 @@ def _rows(features: Any, start: int, stop: int) -> Any:
 
 def _time_calls(predict: Any, inputs: list[Any], calls: int, budget_s: float, label: str) -> list[float]:
     """Milliseconds per call, cycling through ``inputs``; stops early when the budget is spent (at least 5 calls)."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     for item in inputs[:3]:  # warm-up: caches, lazy imports, thread pools
         predict(item)
@@ -89,10 +93,8 @@ def _import_time(module: str) -> float | None:
 
 def _artifact(model: ModelInput, store: Store | None) -> tuple[bytes | None, str | None, str | None]:
     """The model's stored bytes (registered) or freshly serialised ones, for size and load time."""
-    from ..modelstore import formats
 
     if model.version_id is not None:
-        from ..modelstore.versions import artifact_bytes
 
         data, fmt = artifact_bytes(model.version_id, store=store)
         return data, fmt, None
@@ -112,9 +114,6 @@ def perf(model: Any, X: Any, *, batch_size: int = 1000, budget_s: float = 10.0, 
         >>> mo.evaluate.perf(clf, X_test).summary["p95_latency_ms"]  # doctest: +SKIP
         0.41
     """
-    from ..modelstore import formats
-    from .inputs import feature_frame, load_model, load_table, predict
-    from .reports import record_report
 
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInput(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")

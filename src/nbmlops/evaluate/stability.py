@@ -19,7 +19,9 @@ import numpy as np
 from ..data.versions import reads_recorded_on_success
 from ..errors import InvalidInput
 from . import groups as G
+from .inputs import as_vector, feature_frame, load_model, load_table, predict, split_target
 from .labels import binarize, regression_values, task_of
+from .reports import record_report
 from .slice_report import RELATIVE, SliceReport
 
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ def _spread(values: np.ndarray, overall: float, metric: str) -> float:
 
 def _binned(values: np.ndarray, bins: int) -> np.ndarray:
     """Numeric columns with many values become quantile bins such as ``(30.0, 45.0]``."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if values.dtype.kind in "iuf" and len(np.unique(values[: 100_000])) > max(bins, 12):
         cut = pd.qcut(values, q=bins, duplicates="drop")
@@ -79,7 +81,6 @@ def stability(y_true: Any, y_pred: Any, *, by: Mapping[str, Any] | None = None, 
     Example:
         >>> stability(y_test, clf.predict(X_test), by={"region": X_test["region"]}, folds=5)  # doctest: +SKIP
     """
-    from .inputs import as_vector
 
     yt_raw, yp_raw = as_vector(y_true, y_label), as_vector(y_pred, "the predictions")
     n = len(yt_raw)
@@ -145,8 +146,6 @@ def slices(model: Any, X: Any, y: Any = None, *, by: str | Sequence[str] | None 
     Example:
         >>> mo.evaluate.slices(clf, X_test, y_test, by="region", folds=5)  # doctest: +SKIP
     """
-    from .inputs import feature_frame, load_model, load_table, predict, split_target
-    from .reports import record_report
 
     model_input = load_model(model, labels[0], store=store)
     table = load_table(X, labels[1])

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 
 from ..errors import InvalidInput, NotFound, check_page
 from ..store.meta import evaluations
+from ..tracking.runs import active_run
 from ..workspace import open_current
 
 if TYPE_CHECKING:
@@ -73,7 +74,6 @@ def record_evaluation(kind: str, *, subject: dict[str, Any], summary: dict[str, 
         raise InvalidInput(f"Unknown evaluation kind {kind!r}; known kinds are {', '.join(KINDS)}.")
     store = store or open_current()
     if run_id is None:
-        from ..tracking.runs import active_run
 
         run = active_run()
         run_id = run.id if run is not None and run.store is store else None

@@ -132,8 +132,8 @@ def connect(uri: str, *, create: bool) -> Iterator[Any]:
         with _host_logging_kept():
             require("mlflow", package="mlflow", extra="mlflow", feature="Moving runs to and from MLflow")
         saved_levels = _quiet_loggers()  # after the import: importing mlflow sets its logger's level
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
+        from mlflow import MlflowClient  # lazy: start-up time
+        from mlflow.exceptions import MlflowException  # lazy: start-up time
 
         try:
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..errors import InvalidInput
+from ..modelstore import formats
 from ..redaction import redact
 from ..store.meta import (
     artifacts,
@@ -68,7 +69,7 @@ def export_mlflow(to: str, *, experiment: str | None = None, filter: str | None 
     Example:
         >>> mo.interop.export_mlflow("sqlite:///mlflow.db", filter="tags.team = 'risk'")  # doctest: +SKIP
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     if experiment is not None and (not isinstance(experiment, str) or not experiment.strip()):
         raise InvalidInput("An MLflow experiment name must be non-empty text.")
@@ -137,7 +138,7 @@ def _parents_first(rows: list[Any]) -> list[Any]:
 
 def _export_run(client: Any, store: Store, conn: Connection, experiment_id: str, row: Any,
                 mapping: dict[str, str], report: MlflowTransfer) -> str:
-    from mlflow.entities import Param, RunTag
+    from mlflow.entities import Param, RunTag  # lazy: start-up time
 
     notes = report.notes
     tag_values: dict[str, str] = {}
@@ -175,7 +176,7 @@ def _export_run(client: Any, store: Store, conn: Connection, experiment_id: str,
 
 
 def _export_metrics(client: Any, conn: Connection, ours: str, run_id: str, report: MlflowTransfer) -> None:
-    from mlflow.entities import Metric
+    from mlflow.entities import Metric  # lazy: start-up time
 
     keys: dict[str, str | None] = {}
     batch: list[Any] = []
@@ -216,7 +217,7 @@ def _export_artifacts(client: Any, store: Store, conn: Connection, ours: str, ru
 
 def _export_models(client: Any, store: Store, experiment_id: str, mapping: dict[str, str],
                    report: MlflowTransfer) -> None:
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     with store.read() as conn:
         versions = conn.execute(
@@ -247,7 +248,7 @@ def _export_models(client: Any, store: Store, experiment_id: str, mapping: dict[
 
 def _registered(client: Any, name: str, description: str) -> dict[int, str]:
     """Our version number -> MLflow version for a model a previous export wrote (creating the model if new)."""
-    from mlflow.exceptions import MlflowException
+    from mlflow.exceptions import MlflowException  # lazy: start-up time
 
     try:
         client.get_registered_model(name)
@@ -292,12 +293,11 @@ def _export_version(client: Any, store: Store, experiment_id: str, row: Any, map
 
 def _write_model(store: Store, row: Any, folder: Path, notes: list[str]) -> str:
     """Write the version as an MLflow model folder; returns ``sklearn`` or, when MLflow has no flavor for it, ``file``."""
-    from ..modelstore import formats
 
     data = store.objects.get(row.artifact, verify=True)
     if row.flavor == "sklearn":
-        import mlflow.sklearn
-        import sklearn
+        import mlflow.sklearn  # lazy: start-up time
+        import sklearn  # lazy: start-up time
 
         model = formats.deserialize(data, row.format, what=f"{row.name}@{row.version}")
         skops_types = None

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from ..errors import InvalidInput, NotFound
+from ..modelstore.versions import find_version
 from ..redaction import redact
 from ..store.meta import artifacts, model_aliases, model_versions, models, params, runs, tags
 from ..tracking import artifacts as artifact_names
@@ -49,7 +50,7 @@ def import_mlflow(uri: str, *, experiments: Sequence[str] = (), models_too: bool
     Example:
         >>> mo.interop.import_mlflow("sqlite:///mlflow.db", experiments=["churn"])  # doctest: +SKIP
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     if isinstance(experiments, str):
         experiments = [experiments]
@@ -230,7 +231,7 @@ def _download_artifacts(client: Any, mlflow_id: str) -> list[tuple[str, Path]]:
 
 def _import_models(client: Any, store: Store, uri: str, registered: dict[str, tuple[Any, list[Any]]],
                    ours: dict[str, str], report: MlflowTransfer) -> None:
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     for model, versions in tqdm(list(registered.values()), desc="models", unit="model", disable=not registered,
                                 leave=False):
@@ -265,10 +266,10 @@ def _versions_here(store: Store, name: str) -> dict[str, int]:
 
 def _import_version(client: Any, store: Store, uri: str, model: Any, version: Any, ours: dict[str, str],
                     report: MlflowTransfer) -> int | None:
-    import mlflow.artifacts
-    from mlflow.models import Model
+    import mlflow.artifacts  # lazy: start-up time
+    from mlflow.models import Model  # lazy: start-up time
 
-    from ..registry.registration import register
+    from ..registry.registration import register  # lazy: imports numpy
 
     ref = f"{model.name} version {version.version}"
     with tempfile.TemporaryDirectory(prefix="nbmlops-model-") as folder:
@@ -283,7 +284,7 @@ def _import_version(client: Any, store: Store, uri: str, model: Any, version: An
             report.notes.append(f"MLflow model {ref} has no sklearn flavor ({', '.join(flavors) or 'no MLmodel'}); "
                                 f"it was not registered here{kept}.")
             return None
-        import mlflow.sklearn
+        import mlflow.sklearn  # lazy: start-up time
 
         loaded = mlflow.sklearn.load_model(local)
     run = ours.get(version.run_id or "")
@@ -304,8 +305,7 @@ def _import_version(client: Any, store: Store, uri: str, model: Any, version: An
 
 
 def _import_aliases(store: Store, model: Any, mapped: dict[str, int], report: MlflowTransfer) -> None:
-    from ..modelstore.versions import find_version
-    from ..registry.aliases import point_alias
+    from ..registry.aliases import point_alias  # lazy: imports numpy
 
     for alias, version in (model.aliases or {}).items():
         number = mapped.get(str(version))

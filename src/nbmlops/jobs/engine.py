@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
@@ -45,7 +46,6 @@ class KernelEnvEngine(NBClientEngine):  # type: ignore[misc]
 
 
 def _is_ipykernel(kernel_name: str | None) -> bool:
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
         argv = KernelSpecManager().get_kernel_spec(kernel_name or "python3").argv

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import mimetypes
 import os
 import shutil
@@ -30,9 +31,10 @@ from sqlalchemy import insert, update
 from ..errors import InvalidInput
 from ..store.meta import jobs
 from ..store.objects import digest_bytes
+from ..tracking.runs import start_run
 from . import notebook as nbk
 from . import parameters as prm
-from .results import OUTPUT_ARTIFACT
+from .results import OUTPUT_ARTIFACT, load_job
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -77,7 +79,7 @@ class JobSpec:
 
 def check_kernel(name: str) -> str:
     """Refuse a kernel that is not installed, naming the ones that are."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel  # lazy: start-up time
 
     manager = KernelSpecManager()
     try:
@@ -147,7 +149,7 @@ def _dask_malloc_setting() -> dict[str, str]:
     """
     if "distributed" not in sys.modules:
         return {}
-    import dask
+    import dask  # lazy: start-up time
 
     value = (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).get("MALLOC_TRIM_THRESHOLD_")
     return {} if value is None else {"MALLOC_TRIM_THRESHOLD_": str(value)}
@@ -176,13 +178,12 @@ def _kernel_env(spec: JobSpec, run_id: str, snapshot: str) -> dict[str, str]:
 
 def _papermill(spec: JobSpec, run_id: str, folder: str) -> tuple[Any, str | None]:
     """Execute; returns the executed notebook (or what was saved of it) and why it stopped early, if it did."""
-    import logging
 
-    import papermill
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
+    import papermill  # lazy: start-up time
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError  # lazy: start-up time
+    from papermill.exceptions import PapermillExecutionError  # lazy: start-up time
 
-    from .engine import NAME
+    from .engine import NAME  # lazy: imports papermill
 
     snapshot = os.path.join(folder, Path(spec.notebook).name)
     output = os.path.join(folder, "output.ipynb")
@@ -246,7 +247,6 @@ def execute(spec: JobSpec, attempt: int = 1, store: Store | None = None, review:
         >>> execute(spec).status  # doctest: +SKIP
         'FINISHED'
     """
-    from .results import load_job
 
     store = store or spec.workspace.store()
     tags = dict(spec.tags)
@@ -270,7 +270,6 @@ def start_job_run(name: str, *, kind: str, notebook: str, digest: str, store: St
     The launching process may itself be a notebook kernel; its notebook and cell
     history are not what this run executed, so they are left out.
     """
-    from ..tracking.runs import start_run
 
     run = start_run(name, tags=tags, kind=kind, parent=parent, store=store)
     run._context["notebook"] = {"path": notebook, "digest": digest}

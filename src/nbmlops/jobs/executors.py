@@ -122,7 +122,7 @@ class ProcessPool:
     """Worker processes on this machine, forked from a clean ``forkserver`` (safe inside a Jupyter kernel)."""
 
     def __init__(self, url: str, workers: int | None = None) -> None:
-        import multiprocessing
+        import multiprocessing  # lazy: only sweeps start processes
 
         self.workers = workers or default_workers()
         self.url = f"process://?workers={self.workers}"
@@ -131,7 +131,7 @@ class ProcessPool:
             # workers fork from one clean server process that imported papermill once, so later
             # sweeps start at once (forking this process is unsafe inside a Jupyter kernel); started
             # now, its imports overlap with the sweep's preparation
-            from multiprocessing import forkserver
+            from multiprocessing import forkserver  # lazy: only sweeps start processes
 
             self.context.set_forkserver_preload(PRELOAD)
             forkserver.ensure_running()
@@ -144,7 +144,10 @@ class ProcessPool:
                 except Exception as e:  # noqa: BLE001 - a failed point is a result, not the end
                     yield index, e
             return
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import (  # lazy: only sweeps start processes
+            ProcessPoolExecutor,
+            as_completed,
+        )
 
         pool = ProcessPoolExecutor(min(self.workers, len(items)), mp_context=self.context)
         try:
@@ -163,14 +166,14 @@ class DaskCluster:
     """A Dask scheduler by address, or a ``LocalCluster`` started for the sweep (``dask://local``)."""
 
     def __init__(self, url: str, workers: int | None = None) -> None:
-        from distributed import Client
+        from distributed import Client  # lazy: start-up time
 
         self.cluster: Any = None
         address = url.split("?", 1)[0]
         if address.startswith("dask://"):
             if address != "dask://local":
                 raise InvalidInput(f"{url!r}: only dask://local is known; give a scheduler as tcp://host:port.")
-            from distributed import LocalCluster
+            from distributed import LocalCluster  # lazy: start-up time
 
             self.workers = workers or default_workers()
             saved = dict(os.environ)
@@ -194,7 +197,7 @@ class DaskCluster:
         self.url = redact(address)
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
-        from distributed import as_completed
+        from distributed import as_completed  # lazy: start-up time
 
         futures = self.client.map(fn, list(items), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}

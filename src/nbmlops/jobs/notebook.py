@@ -43,7 +43,7 @@ class Notebook:
 
 
 def _parse(data: bytes, path: str) -> Any:
-    import nbformat
+    import nbformat  # lazy: start-up time
 
     try:
         node = nbformat.reads(data.decode("utf-8"), as_version=4)
@@ -125,7 +125,7 @@ def declared_parameters(nb: Notebook) -> dict[str, Declared] | None:
         >>> list(declared_parameters(read_notebook("train.ipynb")))  # doctest: +SKIP
         ['C', 'penalty', 'data']
     """
-    from papermill.translators import papermill_translators
+    from papermill.translators import papermill_translators  # lazy: start-up time
 
     indexes = parameters_cell_indexes(nb.node)
     if not indexes:
@@ -235,7 +235,7 @@ def last_started_cell(node: Any) -> int | None:
 
 def read_output(path: str) -> Any | None:
     """The executed notebook papermill saved, or ``None`` when it never got written."""
-    import nbformat
+    import nbformat  # lazy: start-up time
 
     try:
         return nbformat.read(path, as_version=4)
@@ -244,6 +244,6 @@ def read_output(path: str) -> Any | None:
 
 
 def to_bytes(node: Any) -> bytes:
-    import nbformat
+    import nbformat  # lazy: start-up time
 
     return nbformat.writes(node).encode("utf-8")

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import data
 from ..errors import InvalidInput, NotFound
+from ..refs import parse_ref
 
 if TYPE_CHECKING:
     from .notebook import Declared
@@ -31,7 +33,7 @@ def parse_value(name: str, text: str) -> Any:
         >>> parse_value("C", "0.5"), parse_value("penalty", "l2"), parse_value("data", "loans@3")
         (0.5, 'l2', 'loans@3')
     """
-    import yaml
+    import yaml  # lazy: start-up time
 
     try:
         return yaml.safe_load(text)
@@ -167,14 +169,6 @@ def to_json(value: Any) -> str:
 # ---------------------------------------------------------------- data versions
 
 
-def _data_module() -> Any | None:
-    try:
-        from .. import data
-    except ImportError:
-        return None
-    return data if hasattr(data, "resolve") else None
-
-
 def pin_data_refs(parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """For each text parameter naming a stored data version (``loans@3``, ``loans@latest``), what it is now.
 
@@ -188,11 +182,6 @@ def pin_data_refs(parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     candidates = {k: v for k, v in parameters.items() if isinstance(v, str) and "@" in v}
     if not candidates:
         return {}
-    data = _data_module()
-    if data is None:
-        return {}
-    from ..refs import parse_ref
-
     pinned = {}
     for name, text in candidates.items():
         try:

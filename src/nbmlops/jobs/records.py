@@ -33,9 +33,11 @@ from ..result import (
 )
 from ..store.meta import jobs, runs
 from ..tracking import filters
+from ..tracking.reading import reap_dead_runs
 from ..workspace import open_current
 from . import notebook as nbk
 from .results import JobResult, compact, load_jobs, short_path
+from .sweep import SweepResult, _entry, _rank
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -54,7 +56,7 @@ class JobList(Result):
     offset: int = 0
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame([{
             "id": j.run_id, "name": j.name, "mode": j.mode, "status": j.status, "notebook": j.notebook,
@@ -87,7 +89,6 @@ def list_jobs(filter: str | None = None, *, status: str | None = None, mode: str
     Example:
         >>> list_jobs("params.C > 0.1", status="failed").to_frame()  # doctest: +SKIP
     """
-    from ..tracking.reading import reap_dead_runs
 
     check_page(limit, offset)
     if mode is not None and mode not in MODES:
@@ -150,7 +151,7 @@ def _pre(text: str) -> Html:
 def _output_node(store: Store, job: JobResult) -> Any | None:
     if not job.output_digest:
         return None
-    import nbformat
+    import nbformat  # lazy: start-up time
 
     return nbformat.reads(store.objects.get(job.output_digest, verify=True).decode("utf-8"), as_version=4)
 
@@ -168,7 +169,6 @@ def get_job(ref: str, *, store: Store | None = None) -> JobDetail | SweepResult:
     Example:
         >>> get_job("3f2a")  # doctest: +SKIP
     """
-    from ..tracking.reading import reap_dead_runs
 
     store = store or open_current()
     reap_dead_runs(store)
@@ -194,7 +194,6 @@ def get_job(ref: str, *, store: Store | None = None) -> JobDetail | SweepResult:
 
 def load_sweep(conn: Any, sweep: JobResult) -> SweepResult:
     """A stored sweep as the same :class:`SweepResult` the sweep returned."""
-    from .sweep import SweepResult, _entry, _rank
 
     spec = json.loads(conn.execute(select(jobs.c.spec).where(jobs.c.run_id == sweep.run_id)).scalar() or "{}")
     attempts = load_jobs(conn, jobs.c.sweep_id == sweep.run_id)

@@ -25,6 +25,8 @@ from ..store.objects import digest_bytes
 from ..workspace import open_current
 from . import notebook as nbk
 from . import parameters as prm
+from .execute import execute_with_retries, prepare
+from .results import run_metrics
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -155,7 +157,6 @@ def reproduce(ref: str, *, tolerance: float = 0.0, progress: bool = True, store:
         >>> reproduce("3f2a", tolerance=1e-9).reproduced  # doctest: +SKIP
         True
     """
-    from .execute import execute_with_retries, prepare
 
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance >= 0:
         raise InvalidInput(f"The tolerance must be a number of zero or more, not {tolerance!r}.")
@@ -185,7 +186,6 @@ def reproduce(ref: str, *, tolerance: float = 0.0, progress: bool = True, store:
 
 def _compare(store: Store, old: Any, new: JobResult, parameters: dict[str, Any], tolerance: float,
              nb: nbk.Notebook) -> Reproduction:
-    from .results import run_metrics
 
     with store.read() as conn:
         metrics = run_metrics(conn, [old.id, new.run_id])

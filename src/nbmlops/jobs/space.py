@@ -168,7 +168,7 @@ def build(grid: Mapping[str, Sequence[Any]] | None = None, random: Mapping[str, 
         >>> len(build({"C": [0.1, 1.0], "penalty": ["l1", "l2"]}).points)
         4
     """
-    import numpy as np
+    import numpy as np  # lazy: start-up time
 
     for name, values in (grid or {}).items():
         if isinstance(values, (str, bytes)) or not values:

@@ -38,7 +38,10 @@ from ..workspace import open_current
 from . import notebook as nbk
 from . import parameters as prm
 from . import space as sp
+from .execute import execute_with_retries, point_spec, prepare, start_job_run
 from .executors import open_executor
+from .results import JobResult
+from .validate import require_validation
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -52,7 +55,6 @@ TABLE_METRICS = 6
 
 def run_point(spec: JobSpec) -> JobResult:
     """Execute one sweep point where the executor placed it (a worker process, a Dask worker)."""
-    from .execute import execute_with_retries
 
     if spec.env is not None and os.environ != spec.env:
         # a local worker forks from a long-lived server: take the submitter's environment of now
@@ -96,7 +98,7 @@ class SweepResult(Result):
         return top if top["status"] == "FINISHED" else None
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         rows = []
         for p in self.points:
@@ -182,7 +184,6 @@ def _rank(points: list[dict[str, Any]], metric: str | None, goal: str) -> list[d
 
 
 def _entry(index: int, outcome: Any, keys: list[str], params: dict[str, Any]) -> dict[str, Any]:
-    from .results import JobResult
 
     swept = {k: params.get(k) for k in keys}
     if isinstance(outcome, JobResult):
@@ -208,7 +209,6 @@ def sweep(notebook: str | os.PathLike[str], grid: Mapping[str, Sequence[Any]] | 
         ...       metric="accuracy", executor="process://?workers=2").best["run_id"]  # doctest: +SKIP
         '3f2a1b9c...'
     """
-    from .execute import point_spec, prepare, start_job_run
 
     if goal not in GOALS:
         raise InvalidInput(f"goal must be 'max' or 'min', not {goal!r}.")
@@ -223,8 +223,6 @@ def sweep(notebook: str | os.PathLike[str], grid: Mapping[str, Sequence[Any]] | 
     try:
         nb = nbk.read_notebook(notebook)
         if validated:
-            from .validate import require_validation
-
             require_validation(nb, store=store, kernel=kernel)
         base = prepare(nb, fixed, store=store, name=name, tags=tags, kernel=kernel, cwd=cwd, timeout=timeout,
                        retries=retries, validated=validated)
@@ -279,7 +277,7 @@ def _finish(run: Run, entries: list[dict[str, Any]], name: str, notebook: str, e
 
 
 def _gather(pool: Any, specs: list[JobSpec], keys: list[str], progress: bool, name: str) -> list[dict[str, Any]]:
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     entries: list[dict[str, Any]] = []
     bar = tqdm(total=len(specs), desc=f"Sweep {name}", unit="point", disable=not progress)

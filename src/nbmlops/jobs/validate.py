@@ -28,6 +28,7 @@ from ..store.meta import jobs, runs
 from ..workspace import open_current
 from . import notebook as nbk
 from .execute import execute, prepare
+from .results import short_path
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -161,7 +162,6 @@ class ValidationResult(Result):
     duration_s: float | None
 
     def blocks(self) -> list[Block]:
-        from .results import short_path
 
         failed = [c for c in self.checks if c["status"] == "FAIL"]
         warned = [c for c in self.checks if c["status"] == "WARN"]

@@ -98,7 +98,7 @@ def _package_sets(conn: Connection) -> tuple[set[str], set[str]]:
 
 
 def _progress(total: int, desc: str):  # type: ignore[no-untyped-def]
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     return tqdm(total=total, desc=desc, unit="obj", leave=False, disable=total < PROGRESS_FROM)
 

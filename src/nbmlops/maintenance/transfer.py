@@ -17,7 +17,11 @@ import tomllib
 from typing import TYPE_CHECKING
 
 from ..errors import Conflict, InvalidInput
+from ..redaction import redact
 from ..result import Block, Fields, Heading, Note, Result, Table, fmt_bytes, fmt_duration
+from ..store import Store as StoreClass
+from ..store import forget_stores, meta
+from ..workspace import Config, Workspace, open_current
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -58,17 +62,14 @@ class WorkspaceCopy(Result):
 
 
 def _target_store(store: Store, db_url: str, objects_url: str) -> Store:
-    from ..store import Store as StoreClass
-    from ..workspace import Workspace
 
     config = dataclasses.replace(store.workspace.config, db_url=db_url, objects_url=objects_url)
     return StoreClass(Workspace(store.workspace.root, config))
 
 
 def _check_empty(target: Store) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select  # lazy: start-up time
 
-    from ..store import meta
 
     with target.read() as conn:
         for name in (*CONTENT_TABLES, "audit_events"):
@@ -78,7 +79,7 @@ def _check_empty(target: Store) -> None:
 
 
 def _copy_objects(store: Store, target: Store) -> tuple[int, int]:
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: start-up time
 
     copied = size = 0
     digests = list(store.objects)
@@ -96,7 +97,7 @@ def _self_references(table: SqlTable) -> list[str]:
 
 
 def _copy_table(source: Connection, target: Connection, table: SqlTable) -> int:
-    from sqlalchemy import bindparam, select, update
+    from sqlalchemy import bindparam, select, update  # lazy: start-up time
 
     own = _self_references(table)
     key = list(table.primary_key.columns)
@@ -114,7 +115,7 @@ def _copy_table(source: Connection, target: Connection, table: SqlTable) -> int:
 
 
 def _reset_sequences(target: Connection, table: SqlTable) -> None:
-    from sqlalchemy import Integer, text
+    from sqlalchemy import Integer, text  # lazy: start-up time
 
     for column in table.primary_key.columns:
         if isinstance(column.type, Integer) and column.autoincrement in (True, "auto"):
@@ -123,7 +124,6 @@ def _reset_sequences(target: Connection, table: SqlTable) -> None:
 
 
 def _switch(store: Store, db_url: str, objects_url: str) -> None:
-    from ..workspace import Config
 
     path = store.workspace.mlops_dir / "config.toml"
     raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -137,7 +137,6 @@ def copy_workspace(db_url: str, objects_url: str, *, switch: bool = False, store
     Example:
         >>> copy_workspace("postgresql+psycopg://ml@db/ml", "s3://team-ml/store", switch=True)  # doctest: +SKIP
     """
-    from ..workspace import open_current
 
     for name, value in (("--db-url", db_url), ("--objects-url", objects_url)):
         if not isinstance(value, str) or not value.strip():
@@ -153,10 +152,8 @@ def copy_workspace(db_url: str, objects_url: str, *, switch: bool = False, store
 
 
 def _copy_into(store: Store, target: Store, switch: bool) -> WorkspaceCopy:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select  # lazy: start-up time
 
-    from ..redaction import redact
-    from ..store import forget_stores, meta
 
     _check_empty(target)
     started = time.perf_counter()

@@ -97,7 +97,7 @@ _known: dict[int, tuple[Any, str, int, str]] = {}
 
 def _fingerprint(model: Any) -> str | None:
     try:
-        import joblib
+        import joblib  # lazy: start-up time
 
         return str(joblib.hash(model))
     except Exception:  # noqa: BLE001 - an object joblib cannot hash is simply not tracked

@@ -132,7 +132,7 @@ def _reference(row: Any, config: dict[str, Any]) -> tuple[str, list[dict[str, st
 def _model(row: Any, store: Store) -> tuple[Any, int | None, list[dict[str, str]]]:
     if not row.model_ref:
         return None, None, []
-    from ..evaluate.inputs import load_model
+    from ..evaluate.inputs import load_model  # lazy: imports numpy
 
     try:
         loaded = load_model(row.model_ref, "model", store=store)
@@ -158,9 +158,9 @@ def summary_metrics(report: DriftReport) -> dict[str, Any]:
 
 def record_check(row: Any, data: Any, *, label: str, in_notebook: bool, store: Store) -> MonitorCheck:
     """Compare ``data`` with the monitor's reference and record everything the check decided."""
-    from ..drift import compare
-    from ..evaluate.reports import record_report
-    from .views import MonitorCheck
+    from ..drift import compare  # lazy: imports numpy
+    from ..evaluate.reports import record_report  # lazy: imports numpy
+    from .views import MonitorCheck  # lazy: imports numpy
 
     config, policy = json.loads(row.config), json.loads(row.policy)
     reference, reasons = _reference(row, config)

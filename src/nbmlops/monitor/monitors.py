@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select, update
 
 from ..errors import Conflict, InvalidInput, check_page
+from ..modelstore.versions import resolve_version
 from ..refs import check_name, row_named
+from ..result import Message
 from ..store.meta import monitor_results, monitors
 from ..workspace import open_current
 from . import notify, retraining
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from .views import MonitorDetail, MonitorHistory, MonitorList
 
 def _limits(items: Mapping[str, Any] | Iterable[str] | None, what: str) -> dict[str, float]:
-    from ..drift.performance import HIGHER_IS_BETTER, metric_name
+    from ..drift.performance import HIGHER_IS_BETTER, metric_name  # lazy: imports numpy
 
     pairs = items.items() if isinstance(items, Mapping) else [str(i).partition("=")[::2] for i in (items or [])]
     out = {}
@@ -40,7 +42,7 @@ def _limits(items: Mapping[str, Any] | Iterable[str] | None, what: str) -> dict[
 
 def _pin_reference(value: Any, label: str) -> dict[str, Any]:
     """The reference as something a later check can read again, with its digest."""
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     if isinstance(value, pd.DataFrame):
         raise InvalidInput(f"A monitor reads its reference again at every check, so {label} must be a dataset version "
@@ -53,7 +55,7 @@ def _pin_reference(value: Any, label: str) -> dict[str, Any]:
         full = os.path.abspath(text)
         digest = retraining._file_digest(full) if os.path.isfile(full) else None
         return {"kind": "file", "path": full, "digest": digest, "label": text}
-    from ..drift.sources import open_source
+    from ..drift.sources import open_source  # lazy: imports numpy
 
     source = open_source(text, label, chunked=True)  # resolves the version without loading its rows
     return {"kind": "version", **source.description, "label": source.label}
@@ -77,9 +79,8 @@ def create(name: str, *, reference: Any, model: str | None = None, max_drift_sha
         >>> create("churn-prod", reference="loans@3", model="churn@production", max_drift_share=0.3,
         ...        minimum=["accuracy=0.82"], window="7d", target="default", prediction="score")  # doctest: +SKIP
     """
-    from ..drift.methods import Options, check_threshold
-    from ..drift.performance import parse_window
-    from ..result import Message
+    from ..drift.methods import Options, check_threshold  # lazy: imports numpy
+    from ..drift.performance import parse_window  # lazy: imports numpy
 
     check_name(name, "monitor")
     store = store or open_current()
@@ -96,8 +97,6 @@ def create(name: str, *, reference: Any, model: str | None = None, max_drift_sha
     if (config["min"] or config["max"]) and not target:
         raise InvalidInput("Metric limits (--min/--max) need the label column: add --target COLUMN.")
     if model is not None:
-        from ..modelstore.versions import resolve_version
-
         resolve_version(model, store=store)  # the model must exist now; its alias is followed at every check
     config["reference"] = _pin_reference(reference, reference_label or str(reference))
     pinned = config["reference"].get("ref") or config["reference"].get("path")
@@ -131,7 +130,6 @@ def set_policy(name: str, *, on: str = "alert", retrain: str | None = None, appr
     Example:
         >>> set_policy("churn-prod", on="alert", retrain="notebooks/retrain.ipynb", approval="required")  # doctest: +SKIP
     """
-    from ..result import Message
 
     store = store or open_current()
     policy = {} if clear else retraining.define(on=on, retrain=retrain, approval=approval, max_age=max_age,
@@ -155,7 +153,7 @@ def list_monitors(*, store: Store | None = None) -> MonitorList:
     Example:
         >>> list_monitors()  # doctest: +SKIP
     """
-    from .views import MonitorList
+    from .views import MonitorList  # lazy: imports numpy
 
     store = store or open_current()
     latest = select(monitor_results.c.monitor_id, func.max(monitor_results.c.id).label("last"),
@@ -184,7 +182,7 @@ def history(name: str, *, limit: int = 200, store: Store | None = None) -> Monit
     Example:
         >>> history("churn-prod")  # doctest: +SKIP
     """
-    from .views import MonitorHistory
+    from .views import MonitorHistory  # lazy: imports numpy
 
     check_page(limit)
     store = store or open_current()
@@ -200,7 +198,7 @@ def show(name: str, *, store: Store | None = None) -> MonitorDetail:
     Example:
         >>> show("churn-prod")  # doctest: +SKIP
     """
-    from .views import MonitorDetail
+    from .views import MonitorDetail  # lazy: imports numpy
 
     store = store or open_current()
     with store.read() as conn:

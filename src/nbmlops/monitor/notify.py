@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,6 @@ def available() -> dict[str, Any]:
         >>> "logfile" in available()
         True
     """
-    from importlib.metadata import entry_points
 
     found: dict[str, Any] = dict(BUILT_IN)
     for point in entry_points(group=GROUP):

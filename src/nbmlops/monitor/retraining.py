@@ -31,7 +31,12 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, MlopsError, NotFound
+from ..errors import GateFailed, InvalidInput, MlopsError, NotFound
+from ..jobs import run_job
+from ..modelstore.versions import resolve_version
+from ..refs import parse_ref
+from ..store.meta import model_versions, models, monitor_results, runs, tags
+from ..tracking.reading import reap_dead_runs
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -50,7 +55,7 @@ def parameters_cell_names(path: str) -> set[str]:
         >>> sorted(parameters_cell_names("notebooks/retrain.ipynb"))  # doctest: +SKIP
         ['data', 'n_estimators']
     """
-    import nbformat
+    import nbformat  # lazy: start-up time
 
     if not os.path.isfile(path):
         raise NotFound(f"No notebook named {path!r}.")
@@ -74,7 +79,7 @@ def parameters_cell_names(path: str) -> set[str]:
 
 
 def _file_digest(path: str) -> str:
-    import blake3
+    import blake3  # lazy: start-up time
 
     hasher = blake3.blake3()
     with open(path, "rb") as f:
@@ -161,7 +166,6 @@ def model_age_days(model_ref: str, store: Store) -> float:
         >>> round(model_age_days("churn@production", store))  # doctest: +SKIP
         41
     """
-    from ..modelstore.versions import resolve_version
 
     return (time.time() - float(resolve_version(model_ref, store=store).created_at)) / 86_400
 
@@ -230,7 +234,6 @@ def respond(policy: dict[str, Any], status: str, *, data_ref: str, model_ref: st
 
 def _alias_of(model_ref: str | None) -> str | None:
     """The alias a monitor watches (``churn@production`` -> ``production``); None for a fixed version."""
-    from ..refs import parse_ref
 
     if not model_ref:
         return None
@@ -240,11 +243,9 @@ def _alias_of(model_ref: str | None) -> str | None:
 
 def _in_flight(monitor_id: int, store: Store) -> str | None:
     """Why an earlier retraining of this monitor is not finished yet, or None."""
-    from sqlalchemy import select
+    from sqlalchemy import select  # lazy: start-up time
 
-    from ..registry.promotion import awaiting_approval
-    from ..store.meta import monitor_results, runs, tags
-    from ..tracking.reading import reap_dead_runs
+    from ..registry.promotion import awaiting_approval  # lazy: imports numpy
 
     reap_dead_runs(store)  # a check killed mid-job leaves its job RUNNING until reaped
     with store.read() as conn:
@@ -268,9 +269,8 @@ def _in_flight(monitor_id: int, store: Store) -> str | None:
 
 
 def _registered_by(run_id: str, model_name: str, store: Store) -> str | None:
-    from sqlalchemy import select
+    from sqlalchemy import select  # lazy: start-up time
 
-    from ..store.meta import model_versions, models
 
     with store.read() as conn:
         version = conn.execute(select(model_versions.c.version).join(models, models.c.id == model_versions.c.model_id)
@@ -281,10 +281,7 @@ def _registered_by(run_id: str, model_name: str, store: Store) -> str | None:
 
 def _run_retraining(action: dict[str, Any], policy: dict[str, Any], *, monitor: str, check_id: int,
                     model_ref: str | None, record: Any, store: Store) -> dict[str, Any]:
-    from ..errors import GateFailed
-    from ..jobs import run_job
-    from ..refs import parse_ref
-    from ..registry import promote, set_alias
+    from ..registry import promote, set_alias  # lazy: imports numpy
 
     notebook = os.path.join(str(store.workspace.root), policy["notebook"])
     parameters = dict(action["parameters"])
@@ -336,9 +333,8 @@ def carry_out(actions: list[dict[str, Any]], policy: dict[str, Any], *, monitor:
         ...           model_ref="churn@production", store=store)[0]["status"]  # doctest: +SKIP
         'awaiting approval'
     """
-    from sqlalchemy import select, update
+    from sqlalchemy import select, update  # lazy: start-up time
 
-    from ..store.meta import monitor_results
 
     def record(index: int, changes: dict[str, Any], audited: bool = False) -> None:
         actions[index].update(changes)

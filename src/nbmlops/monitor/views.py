@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import math
 from typing import Any
 
+from ..drift import charts
 from ..drift.report import DriftReport
 from ..result import (
     Block,
@@ -39,7 +41,6 @@ def limits_text(config: dict[str, Any]) -> str:
 
 def _banner(status: str, text: str) -> Html:
     """The status as a coloured bar in notebooks; in a terminal the heading and the notes carry it."""
-    import html
 
     colour = BANNER.get(status, "#333")
     bar = (f'<div style="border-left:6px solid {colour};background:{colour}14;padding:8px 12px;margin:6px 0;'
@@ -140,7 +141,6 @@ class MonitorHistory(Result):
         out: list[Block] = [Heading(f"Monitor {self.monitor}: history")]
         if not self.results:
             return [*out, Note(f"No checks yet; run monitor check {self.monitor} DATA.")]
-        from ..drift import charts
 
         points = [{"x": x, "status": r["status"], "drift_share": _number(r["metrics"].get("drift_share")),
                    "metrics": {k: _number(v) for k, v in r["metrics"].get("metrics", {}).items()},

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 from ..errors import InvalidInput
 from ..evaluate.bias_report import SHORT, BiasReport
 from ..evaluate.charts import group_bars
+from ..evaluate.reports import open_report
 from ..result import render_html
 from .frame import ChartArea, Messages, Panel
 from .table import StaticSource, TableWidget, cell, column
@@ -78,7 +79,6 @@ def bias(evaluation: int | str, *, store: Store | None = None) -> BiasPanel:
     Example:
         >>> mo.panels.bias(12)  # doctest: +SKIP
     """
-    from ..evaluate.reports import open_report
 
     report = open_report(evaluation, store=store)
     if not isinstance(report, BiasReport):

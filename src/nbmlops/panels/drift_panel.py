@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from ..drift import compare
 from ..drift.charts import histograms
 from ..drift.report import COLUMNS, DriftReport, column_row
 from ..errors import InvalidInput
+from ..evaluate.reports import open_report
 from ..result import render_html
 from .frame import ChartArea, Messages, Panel
 from .table import StaticSource, TableWidget, cell, column
@@ -27,13 +29,10 @@ WIDTHS = {"column": 160, "decided by": 150, "drift": 80, "notes": 320, "missing 
 def open_drift(source: Any, current: Any = None, *, store: Store | None = None) -> DriftReport:
     """A drift report: a stored evaluation (``12`` or ``"#12"``), or ``source`` compared with ``current``."""
     if current is None:
-        from ..evaluate.reports import open_report
-
         report = open_report(source, store=store)
         if not isinstance(report, DriftReport):
             raise InvalidInput(f"Evaluation {source} is not a drift report; give a drift evaluation or two references.")
         return report
-    from ..drift import compare
 
     return compare(source, current, store=store)
 

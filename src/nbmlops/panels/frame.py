@@ -11,6 +11,8 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
+from IPython.core.formatters import format_display_data
+from IPython.display import display
 
 from ..errors import MlopsError
 from ..result import Block, Chart, Note, Result, render_html
@@ -19,7 +21,6 @@ _TONE_COLOURS = {"info": "#1f5fa8", "ok": "#1a7f37", "warn": "#9a6700", "alert":
 
 
 def _display_data(obj: Any) -> dict[str, Any]:
-    from IPython.core.formatters import format_display_data
 
     data, metadata = format_display_data(obj)
     return {"output_type": "display_data", "data": data, "metadata": metadata}
@@ -35,8 +36,8 @@ class ChartArea(widgets.Output):  # type: ignore[misc]
 
     def show(self, figure: dict[str, Any] | Any) -> None:
         """Show a plotly figure (a ``go.Figure`` or its dict) through plotly's own mime renderer."""
-        import plotly.graph_objects as go
-        import plotly.io as pio
+        import plotly.graph_objects as go  # lazy: start-up time
+        import plotly.io as pio  # lazy: start-up time
 
         fig = go.Figure(figure) if isinstance(figure, dict) else figure
         # the mimetype renderer whatever the process's default (a terminal IPython's default opens a browser)
@@ -116,6 +117,5 @@ class Panel(Result):
         return bundle
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
 
         display(self._repr_mimebundle_(), raw=True)

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..errors import MlopsError, NotFound
+from ..errors import InvalidInput, MlopsError, NotFound
 from ..evaluate.charts import LAYOUT
-from ..result import fmt
+from ..result import Note, fmt
 from ..tracking.buffer import BUFFER
 from ..tracking.reading import list_runs, metric_history
+from ..tracking.runs import active_run
 from . import charts
 from .frame import ChartArea, Messages, Panel
 
@@ -66,7 +67,6 @@ class LiveView(Panel):
         BUFFER.tick_hooks.append(self.update)
 
     def blocks(self) -> list[Any]:
-        from ..result import Note
 
         return [Note(f"Live metrics of run {self.run.name} ({self.run.id[:8]}); open the notebook in "
                      "JupyterLab to see the chart.")]
@@ -121,11 +121,8 @@ def live(run: Run | None = None) -> LiveView:
         ...     display(mo.panels.live(run))
         ...     for step in range(100): mo.log_metric("loss", 1 / (step + 1))
     """
-    from ..tracking.runs import active_run
 
     run = run or active_run()
     if run is None:
-        from ..errors import InvalidInput
-
         raise InvalidInput("No run is active; start one with mo.start_run() or use %%mlops run --live.")
     return LiveView(run)

@@ -17,7 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data.versions import reads_recorded_on_success
-from ..evaluate.reports import Report
+from ..evaluate import groups as G
+from ..evaluate.fairness import assess, sensitive_columns
+from ..evaluate.inputs import feature_frame, load_model, load_table, predict, split_target
+from ..evaluate.labels import binarize, regression_values, task_of
+from ..evaluate.reports import Report, record_report
 from ..result import Block, Fields, Heading, Note, Table, fmt
 
 if TYPE_CHECKING:
@@ -29,7 +33,6 @@ LATENCY_CALLS = 50
 
 
 def _classification_scores(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> dict[str, float]:
-    from ..evaluate import groups as G
 
     cube = G.confusion_cube(np.zeros(len(y), dtype=np.int64), y, pred, 1)
     r = G.rates(cube)
@@ -37,7 +40,7 @@ def _classification_scores(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | 
     out = {"accuracy": float(r["accuracy"][0]), "precision": precision, "recall": recall,
            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0}
     if proba is not None and 0 < y.sum() < len(y):
-        from sklearn.metrics import roc_auc_score
+        from sklearn.metrics import roc_auc_score  # lazy: start-up time
 
         out["roc_auc"] = float(roc_auc_score(y, proba))
     return out
@@ -92,7 +95,7 @@ class Comparison(Report):
         return out
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame(self.metrics)
 
@@ -148,10 +151,6 @@ def compare(a: Any, b: Any, *, data: Any, target: Any = None, sensitive: str | S
     Example:
         >>> mo.models.compare("churn@champion", "churn@challenger", data="loans@latest", target="churned")  # doctest: +SKIP
     """
-    from ..evaluate.fairness import assess, sensitive_columns
-    from ..evaluate.inputs import feature_frame, load_model, load_table, predict, split_target
-    from ..evaluate.labels import binarize, regression_values, task_of
-    from ..evaluate.reports import record_report
 
     first, second = load_model(a, labels[0], store=store), load_model(b, labels[1], store=store)
     table = load_table(data, labels[2])

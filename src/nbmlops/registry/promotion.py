@@ -234,7 +234,7 @@ class StageHistory(Result):
     transitions: list[dict[str, Any]]
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame(self.transitions)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, func, insert, select
 
 from ..errors import InvalidInput
+from ..evaluate.storage import _json
 from ..modelstore import formats
 from ..modelstore.versions import remember
 from ..refs import check_name, resolve_run
@@ -29,9 +30,14 @@ from ..store.meta import (
     params,
     runs,
 )
+from ..tracking.buffer import BUFFER
+from ..tracking.context import capture_start, ensure_package_set
 from ..tracking.reading import _param_value
+from ..tracking.runs import active_run
 from ..workspace import open_current
 from .aliases import check_alias, point_alias
+from .signature import infer_signature
+from .views import describe_version
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -79,11 +85,6 @@ def register(model: Any, name: str, *, run: str | None = None, example: Any = No
         >>> mo.models.register(clf, "churn", run=run.id, example=X_train)  # doctest: +SKIP
         churn v3 ...
     """
-    from ..tracking.buffer import BUFFER
-    from ..tracking.context import capture_start, ensure_package_set
-    from ..tracking.runs import active_run
-    from .signature import infer_signature
-    from .views import describe_version
 
     check_name(name, "model")
     check_alias(alias)
@@ -139,6 +140,5 @@ def register(model: Any, name: str, *, run: str | None = None, example: Any = No
 
 
 def _dumps(value: Any) -> str:
-    from ..evaluate.storage import _json
 
     return _json(value)

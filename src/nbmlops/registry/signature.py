@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInput
+from ..evaluate.inputs import ModelInput, feature_frame
 
 
 def _output(model: Any, sample_prediction: Any | None) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def infer_signature(model: Any, example: Any = None, label: str = "the example")
         >>> infer_signature(clf, X_train)["inputs"][:1]  # doctest: +SKIP
         [{'name': 'age', 'type': 'int64', 'nullable': False}]
     """
-    import pandas as pd
+    import pandas as pd  # lazy: start-up time
 
     names = getattr(model, "feature_names_in_", None)
     inputs: list[dict[str, Any]]
@@ -45,7 +46,6 @@ def infer_signature(model: Any, example: Any = None, label: str = "the example")
         count = getattr(model, "n_features_in_", None)
         inputs = [{"name": str(i), "type": "unknown"} for i in range(int(count))] if count is not None else []
         return {"inputs": inputs, "named": False, "outputs": _output(model, None), "source": "model"}
-    from ..evaluate.inputs import ModelInput, feature_frame
 
     frame = feature_frame(ModelInput(model, "the model"), example) if isinstance(example, pd.DataFrame) else example
     if isinstance(frame, pd.DataFrame):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from ..evaluate.reports import HEADLINE
 from ..evaluate.storage import list_evaluations
 from ..modelstore.formats import DESCRIPTIONS
 from ..modelstore.versions import find_version, model_row
@@ -98,7 +99,7 @@ class ModelVersion(Result):
         return f"{self.name}@{self.version}"
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame([{"metric": k, "value": v} for k, v in self.metrics.items()])
 
@@ -172,7 +173,6 @@ def context_blocks(context: dict[str, Any]) -> list[Block]:
 
 
 def _headline(summary: dict[str, Any]) -> str:
-    from ..evaluate.reports import HEADLINE
 
     keys = [k for keys in HEADLINE.values() for k in keys]
     return ", ".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in summary.items() if k in keys)
@@ -227,7 +227,7 @@ class ModelOverview(Result):
     pending: list[dict[str, Any]]
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame(self.versions)
 

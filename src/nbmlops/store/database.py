@@ -19,7 +19,13 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from ..errors import IntegrityError, InvalidInput, PermissionDenied, StoreUnavailable
+from ..errors import (
+    IntegrityError,
+    InvalidInput,
+    MissingDependency,
+    PermissionDenied,
+    StoreUnavailable,
+)
 from ..redaction import redact
 
 BUSY_TIMEOUT_S = 60.0
@@ -35,7 +41,6 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, readonly)
     if not url.startswith("postgresql"):
-        from ..errors import InvalidInput
 
         raise InvalidInput(f"The database URL {redact(url)} is not supported; nbmlops keeps its metadata in "
                            "SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://user@host/db).")
@@ -47,11 +52,9 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except ImportError as e:  # a driver that is not installed
-        from ..errors import MissingDependency
 
         raise MissingDependency(e.name or "the database driver", "postgres", f"The database {redact(url)}") from None
     except Exception as e:  # noqa: BLE001 - a malformed URL is a user error
-        from ..errors import InvalidInput
 
         raise InvalidInput(f"The database URL {redact(url)} is not valid: {redact(str(e))}.") from None
 
@@ -167,7 +170,7 @@ def dialect_insert(conn: Connection):  # type: ignore[no-untyped-def]
     path serves both.
     """
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert  # lazy: start-up time
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # lazy: start-up time
     return insert

@@ -29,7 +29,7 @@ def current_revision(conn: Connection) -> str | None:
 
 
 def _config(conn: Connection):  # type: ignore[no-untyped-def]
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: start-up time
 
     cfg = Config()
     cfg.set_main_option("script_location", str(SCRIPTS))
@@ -39,7 +39,7 @@ def _config(conn: Connection):  # type: ignore[no-untyped-def]
 
 def script_head() -> str:
     """The newest revision among the migration scripts shipped with the package."""
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # lazy: start-up time
 
     cfg = _config(None)  # type: ignore[arg-type]
     head = ScriptDirectory.from_config(cfg).get_current_head()
@@ -49,7 +49,7 @@ def script_head() -> str:
 
 def upgrade(engine: Engine, url: str) -> None:
     """Run the migrations up to ``HEAD`` in one write transaction (serialised across processes)."""
-    from alembic import command
+    from alembic import command  # lazy: start-up time
 
     with connection(engine, write=True, url=url) as conn:
         if conn.dialect.name == "postgresql":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -60,7 +61,7 @@ class ObjectStore:
     """
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
-        import fsspec
+        import fsspec  # lazy: start-up time
 
         self.url = url
         try:
@@ -101,7 +102,6 @@ class ObjectStore:
 
     def _keep_existing(self, key: str) -> bool:
         """Whether ``key`` is already stored; an old one is freshened so gc keeps it (see the module doc)."""
-        import time
 
         if self.local:
             try:
@@ -336,7 +336,6 @@ class ObjectStore:
 
     def delete_stale_temporaries(self, older_than: float) -> int:
         """Remove temporary files left by killed writers; returns how many."""
-        import time
 
         removed = 0
         for path, modified in self.temporaries():

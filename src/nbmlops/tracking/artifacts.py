@@ -7,6 +7,7 @@ absolute paths, no NUL bytes, at most 512 characters.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import json
@@ -156,11 +157,11 @@ def media_type_of(name: str) -> str:
 def decode(data: bytes, media_type: str) -> Any:
     """Rebuild the logged object: a DataFrame, a plotly figure, JSON data, text, or bytes."""
     if media_type == PARQUET:
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.read_parquet(io.BytesIO(data))
     if media_type == PLOTLY:
-        import plotly.graph_objects as go
+        import plotly.graph_objects as go  # lazy: start-up time
 
         return go.Figure(_typed_arrays(json.loads(data)))
     if media_type == "application/json":
@@ -175,9 +176,8 @@ def _typed_arrays(value: Any) -> Any:
     which ``plotly.io.from_json`` leaves as dicts."""
     if isinstance(value, dict):
         if "bdata" in value and "dtype" in value and set(value) <= {"bdata", "dtype", "shape"}:
-            import base64
 
-            import numpy as np
+            import numpy as np  # lazy: start-up time
 
             array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
             shape = value.get("shape")

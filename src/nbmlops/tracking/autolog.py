@@ -18,13 +18,13 @@ from typing import Any
 
 from ..errors import Conflict, InvalidInput, MissingDependency
 from ..result import Message
+from .runs import active_run
 
 _originals: dict[type, Any] = {}
 _inside_fit: contextvars.ContextVar[bool] = contextvars.ContextVar("nbmlops_inside_fit", default=False)
 
 
 def _record(estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fit_time: float) -> None:
-    from .runs import active_run
 
     run = active_run()
     if run is None:
@@ -78,11 +78,11 @@ def _wrap(cls: type) -> None:
 
 def _sklearn_classes() -> list[type]:
     try:
-        from sklearn.utils import all_estimators
+        from sklearn.utils import all_estimators  # lazy: start-up time
     except ImportError:
         raise MissingDependency("scikit-learn", "sklearn", "Autologging sklearn") from None
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV  # lazy: start-up time
+    from sklearn.pipeline import FeatureUnion, Pipeline  # lazy: start-up time
 
     public = {cls for _, cls in all_estimators()} | {Pipeline, FeatureUnion, GridSearchCV, RandomizedSearchCV}
     # wrap the class that defines fit (RandomForestClassifier inherits it from BaseForest)

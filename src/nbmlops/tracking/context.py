@@ -19,12 +19,15 @@ import subprocess
 import sys
 import threading
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import blake3
 
 from ..redaction import redact
+from ..store.database import dialect_insert
+from ..store.meta import package_sets
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -152,7 +155,6 @@ def package_set() -> tuple[str, list[str]]:
     stamp = _path_stamp()
     if _packages_cache is not None and _packages_cache[0] == stamp:
         return _packages_cache[1], _packages_cache[2]
-    from importlib import metadata
 
     names = sorted(
         {f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]},
@@ -168,8 +170,6 @@ _recorded_package_sets: set[tuple[str, str]] = set()
 
 def ensure_package_set(conn: Connection, digest: str, packages: list[str]) -> None:
     """Store a package list once per distinct set (and ask the database once per process)."""
-    from ..store.database import dialect_insert
-    from ..store.meta import package_sets
 
     key = (str(conn.engine.url), digest)
     if key in _recorded_package_sets:

@@ -39,7 +39,7 @@ from ..result import (
 from ..store.meta import artifacts, latest_metrics, metrics, params, runs, tags
 from ..workspace import open_current
 from . import filters
-from .artifacts import check_name
+from .artifacts import check_name, decode
 from .runs import REAPED, process_start
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class RunList(Result):
     offset: int = 0
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         rows = []
         for r in self.runs:
@@ -252,7 +252,7 @@ class RunDetail(Result):
     history: dict[str, list[float | None]] = dataclasses.field(default_factory=dict)
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame(self.metrics)
 
@@ -388,7 +388,7 @@ class RunComparison(Result):
     metrics: dict[str, list[Any]]
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         index = [f"params.{k}" for k in self.params] + [f"metrics.{k}" for k in self.metrics]
         data = list(self.params.values()) + list(self.metrics.values())
@@ -451,7 +451,7 @@ class MetricHistory(Result):
     timestamps: list[float]
 
     def to_frame(self):  # type: ignore[no-untyped-def]
-        import pandas as pd
+        import pandas as pd  # lazy: start-up time
 
         return pd.DataFrame({"step": self.steps, "value": self.values, "timestamp": self.timestamps})
 
@@ -493,7 +493,6 @@ def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
     Example:
         >>> load_artifact("3f2a", "frame.parquet")  # doctest: +SKIP
     """
-    from .artifacts import decode
 
     check_name(name)
     store = store or open_current()

@@ -24,6 +24,8 @@ from sqlalchemy import and_, bindparam, insert, select, update
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..redaction import redact
+from ..refs import resolve_run
+from ..result import Message
 from ..store.database import dialect_insert
 from ..store.meta import artifacts as artifacts_table
 from ..store.meta import latest_metrics, params, runs
@@ -466,8 +468,6 @@ def tag_run(ref: str, values: Mapping[str, Any], *, store: Store | None = None):
     Example:
         >>> tag_run("3f2a", {"reviewed": "yes"})  # doctest: +SKIP
     """
-    from ..refs import resolve_run
-    from ..result import Message
 
     store = store or open_current()
     with store.read() as conn:
