@@ -96,7 +96,7 @@ def main() -> None:
         log(f"built in {time.perf_counter() - start:.1f} s: {shape}")
         store = mo.Workspace.find().store()
         report = mo.fsck(store=store)
-        if not report.ok:
+        if not report.passed:
             raise SystemExit(f"fsck found problems in a fresh workspace: {report.problems}")
         figures = {
             "cli_fsck_s": timed_cli(root, ["fsck"], args.repeat),

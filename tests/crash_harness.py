@@ -316,7 +316,7 @@ def check_store(store: Any, journal: dict[str, list[dict[str, Any]]]) -> dict[st
 
     reap_dead_runs(store)
     report = fsck(store=store)
-    assert report.ok, report.problems
+    assert report.passed, report.problems
     with store.read() as conn:
         statuses = dict(conn.execute(select(meta.runs.c.status, func.count()).group_by(meta.runs.c.status)).all())
         run_ids = set(conn.execute(select(meta.runs.c.id)).scalars())
@@ -331,7 +331,7 @@ def check_store(store: Any, journal: dict[str, list[dict[str, Any]]]) -> dict[st
     for name, entries in journal.items():
         WORKLOADS[name].check(store, entries)  # type: ignore[misc]
     collected = gc(grace=0, store=store)
-    assert fsck(store=store).ok
+    assert fsck(store=store).passed
     for name, entries in journal.items():
         WORKLOADS[name].check(store, entries)  # type: ignore[misc]
     return {"run_rows": len(run_ids), "objects": report.objects, "orphans_collected": len(collected.removed),

@@ -206,7 +206,7 @@ def test_postgres_dashboard_role_reads_and_cannot_write(pg_url, tmp_path, monkey
     readonly = Workspace.find(readonly=True).store()
     assert readonly.db_url == readonly_url
     assert mo.get_run(run.id, store=readonly).metrics[0]["last"] == 0.9
-    assert mo.verify_audit(store=readonly).ok and mo.audit_log(store=readonly).total == before["audit_events"]
+    assert mo.verify_audit(store=readonly).passed and mo.audit_log(store=readonly).total == before["audit_events"]
     _try_writes(readonly)
     # the role itself refuses writes, even to a process that does not know it is read-only
     unaware = Workspace(tmp_path, Config(db_url=readonly_url)).store()

@@ -509,7 +509,7 @@ def test_bad_input(case, template, ip, cli, capsys, tmp_path, monkeypatch):
         assert not Path(fill(case.leaves_nothing, ctx)).exists()
     assert snapshot(store) == before
     report = fsck(store=store)
-    assert report.ok, report.problems
+    assert report.passed, report.problems
 
 
 def test_the_corpus_is_large_and_covers_every_command():

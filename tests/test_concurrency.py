@@ -91,8 +91,8 @@ def check_every_point(store, writers: int, points: int) -> None:
     }
     for writer, run_id in sorted(runs.items()):
         assert mo.load_artifact(run_id, "out.txt") == f"artifact of {writer.replace('-', ' ')}".encode()
-    assert mo.verify_audit().ok
-    assert fsck(store=store).ok
+    assert mo.verify_audit().passed
+    assert fsck(store=store).passed
 
 
 def test_8_sqlite_writers_store_every_point(workspace):

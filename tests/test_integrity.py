@@ -78,14 +78,14 @@ def problems(report):
 def test_clean_store_reports_no_damage(populated, cli):
     store = populated["store"]
     report = fsck(store=store)
-    assert report.ok, report.problems
+    assert report.passed, report.problems
     expected = {*populated["artifacts"].values(), populated["report"], populated["notebook"], populated["diff"]}
     contexts = 2 + (populated["history"] is not None)
     assert set(store.objects) == expected | ({populated["history"]} - {None})
     assert report.references == {"artifact": 2, "evaluation report": 1, "run context": contexts, "package set": 1}
     assert report.unreferenced == 0 and report.audit_events >= 5
     out = cli("fsck", "--json")
-    assert out.exit_code == 0 and json.loads(out.stdout)["ok"] is True
+    assert out.exit_code == 0 and json.loads(out.stdout)["passed"] is True
 
 
 def test_one_flipped_byte_in_an_artifact_is_found_and_named(populated, cli):
@@ -119,7 +119,7 @@ def test_executed_cells_snapshot_is_checked(ip):
     store = mo.Workspace.find().store()
     with store.read() as conn:
         history = json.loads(conn.execute(select(meta.runs.c.context)).scalar_one())["history"]["digest"]
-    assert fsck(store=store).ok
+    assert fsck(store=store).passed
     assert b"x = 1" in store.objects.get(history)
     rewrite_object(store, history, lambda b: b.replace(b"x = 1", b"x = 2"))
     assert problems(fsck(store=store)) == {
@@ -181,7 +181,7 @@ def manifests(backend_store):
 def test_manifest_chunks_are_followed_checked_and_kept(manifests):
     store, chunks, eid = manifests
     report = fsck(store=store)
-    assert report.ok and report.references["test manifest entry"] == 3 and report.unreferenced == 0
+    assert report.passed and report.references["test manifest entry"] == 3 and report.unreferenced == 0
     assert gc(grace=0, store=store).removed == []
     store.objects.delete(chunks[1])
     rewrite_object(store, chunks[2], flip_one_byte)
@@ -226,7 +226,7 @@ def test_gc_removes_old_orphans_only_and_records_it(populated, cli):
     done = gc(grace=0, store=store)
     assert sorted(d for d, _, _ in done.removed) == sorted(orphans)
     assert not any(store.objects.exists(d) for d in orphans)
-    assert fsck(store=store).ok
+    assert fsck(store=store).passed
     assert mo.load_artifact(populated["run"], "model.bin") == b"model bytes"
     [event] = mo.audit_log(action="objects.gc").events
     assert event["payload"]["removed"] == 3 and sorted(event["payload"]["digests"]) == sorted(orphans)
@@ -287,7 +287,7 @@ def test_gc_never_removes_what_a_concurrent_commit_references(store, monkeypatch
         stop.set()
         worker.join()
     report = fsck(store=store)
-    assert report.ok, report.problems
+    assert report.passed, report.problems
     assert reused > 50 and len(removed) > 50, "too little happened for the test to prove anything"
 
 
@@ -313,4 +313,4 @@ def test_fsck_does_not_blame_an_object_committed_after_its_listing(store, monkey
         return iter(listed)
 
     monkeypatch.setattr(store.objects, "entries", listing_then_commit)
-    assert fsck(store=store).ok
+    assert fsck(store=store).passed

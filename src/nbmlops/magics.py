@@ -15,9 +15,7 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.utils.text import DollarFormatter
 
-from .commands import Session, cli, usage_error
 from .errors import InvalidInput, MlopsError
-from .result import Result
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
 LONGEST_EXPANDED_LINE = 10_000
@@ -44,8 +42,10 @@ class MlopsMagics(Magics):  # type: ignore[misc]
     @line_cell_magic  # type: ignore[untyped-decorator]
     def mlops(self, line: str, cell: str | None = None) -> Any:
         """Run an nbmlops command: %mlops --help lists them."""
-        import click  # lazy: start-up time
+        import click  # lazy: %load_ext stays fast
 
+        from .commands import Session, cli, usage_error  # lazy: %load_ext stays fast
+        from .result import Result  # lazy: %load_ext stays fast
 
         line = expand_variables(line, self.shell.user_ns)
         try:

@@ -31,6 +31,6 @@ def log(entity: str | None, action: str | None, user: str | None, since: str | N
 @audit.command()
 @click.option("--anchor", metavar="SEQ:HASH", help="A head printed by an earlier verify; it must still match.")
 def verify(anchor: str | None) -> Result:
-    """Re-hash the whole chain; exits 5 and names the first edited, deleted or reordered event."""
+    """Re-hash the whole chain; exits 1 and names the first edited, deleted or reordered event."""
 
     return verify_audit(anchor)

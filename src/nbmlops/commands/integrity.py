@@ -12,7 +12,7 @@ from ..result import Result
 @click.command()
 @click.option("--quick", is_flag=True, help="Check references only; do not re-hash every object.")
 def fsck(quick: bool) -> Result:
-    """Re-hash every object and check every reference; exits 5 and names what is affected on damage."""
+    """Re-hash every object and check every reference; exits 1 and names what is affected on damage."""
 
     return check(rehash=not quick)
 

@@ -91,7 +91,7 @@ def validate(notebook: str, compare: str, kernel: str | None, timeout: float | N
     top-to-bottom run in a fresh kernel with the defaults, and (optionally) unchanged outputs."""
 
     result = validate_notebook(notebook, compare=compare, kernel=kernel, timeout=timeout, progress=not no_progress)
-    return _verdict(result, not result.passed)
+    return result
 
 
 @job.command()
@@ -189,7 +189,7 @@ def reproduce(ref: str, tolerance: float, no_progress: bool) -> Result:
     then compare its metrics, data and environment with the original."""
 
     result = reproduce_job(ref, tolerance=tolerance, progress=not no_progress)
-    return _verdict(result, not result.reproduced)
+    return result
 
 
 @job.command()

@@ -7,48 +7,15 @@ of an artifact of that run.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Any
 
 import click
 
-from ..errors import InvalidInput, NotFound
-from ..modelstore.formats import read_model_file
-from ..modelstore.versions import artifact_bytes, load_version, resolve_version
+from ..errors import InvalidInput
+from ..modelstore.versions import load_version, save_version
 from ..refs import parse_ref
 from ..result import Message, Result
-from ..tracking.reading import load_artifact
 from . import Group, resolve, session
-
-
-def _model_object(value: Any, name: str, run: str | None) -> Any:
-    """The model a user named: a notebook variable, a saved file, or an artifact of ``run``."""
-
-    if not isinstance(value, str):
-        return value
-
-    if os.path.isfile(value):
-        return read_model_file(value)
-    if run is not None:
-        return _run_artifact_model(run, value)
-    where = "variable or file" if session().in_notebook else "file"
-    raise NotFound(f"No {where} named {name!r} holds a model; give a fitted model, a .skops/.joblib file, "
-                   "or an artifact name together with --run.")
-
-
-def _run_artifact_model(run: str, name: str) -> Any:
-
-
-    data = load_artifact(run, name)
-    if not isinstance(data, bytes):
-        raise InvalidInput(f"The artifact {name!r} of run {run} is not a saved model file.")
-    suffix = os.path.splitext(name)[1] or ".joblib"
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model" + suffix)
-        with open(path, "wb") as f:
-            f.write(data)
-        return read_model_file(path)
 
 
 @click.group(cls=Group)
@@ -73,9 +40,8 @@ def register(model_name: str, name: str, run: str | None, example: str | None, d
     from ..evaluate.inputs import load_table  # lazy: imports numpy
     from ..registry import register as do_register  # lazy: imports numpy
 
-    obj = _model_object(resolve(model_name), model_name, run)
     rows = load_table(resolve(example), example).frame if example else None
-    return do_register(obj, name, run=run, example=rows, description=description, alias=alias)
+    return do_register(resolve(model_name), name, run=run, example=rows, description=description, alias=alias)
 
 
 @model.command("list")
@@ -225,14 +191,4 @@ def load(ref: str, out: str | None, variable: str | None, trust: tuple[str, ...]
         return Message(f"Loaded {loaded.ref} into `{variable}` ({type(loaded.model).__name__}, digest verified).", "ok")
     if out is None:
         raise InvalidInput("Say where the model goes: --out FILE (or --as NAME in a notebook).")
-    row = resolve_version(ref)
-    data, fmt = artifact_bytes(row.id)
-    suffix = ".skops" if fmt == "skops" else ".joblib"
-    if not out.endswith(suffix):
-        raise InvalidInput(f"{row.name}@{row.version} is stored as {fmt}; name the file with {suffix} so it opens again.")
-    try:
-        with open(out, "wb") as f:
-            f.write(data)
-    except OSError as e:
-        raise InvalidInput(f"Cannot write {out}: {e.strerror or e}.") from None
-    return Message(f"Wrote {row.name}@{row.version} ({fmt}, {len(data):,} bytes, digest verified) to {out}.", "ok")
+    return save_version(ref, out)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+from typing import Any
 
 import click
 
-from ..errors import InvalidInput, MlopsError
+from ..errors import InvalidInput
 from ..result import Result
 from ..tracking.autolog import autolog as enable
 from ..tracking.reading import (
@@ -17,9 +15,9 @@ from ..tracking.reading import (
     list_runs,
     metric_history,
     save_artifact,
-    summarize,
 )
-from ..tracking.runs import start_run, tag_run
+from ..tracking.runs import tag_run
+from ..tracking.tracked import run_cell, run_command
 from . import Group, option_tags, session
 
 
@@ -106,55 +104,25 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, co
     run fails if the cell raises or the command exits non-zero. With --live the
     cell shows its metrics as a chart that updates while the cell runs.
     """
-
-    s = session()
     tags = option_tags(tag_items)
+    s = session()
     if s.cell is not None:
-        run_ = start_run(name, tags=tags, notes=notes)
-        view = None
-        if live:
-            from IPython.display import display  # lazy: start-up time
-
-            from ..panels.live_panel import live as live_view  # lazy: imports the widget libraries
-
-            view = live_view(run_)
-            display(view)
-        try:
-            outcome = s.shell.run_cell(s.cell, store_history=False)
-        except BaseException as e:
-            run_.end("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED", f"{type(e).__name__}: {e}")
-            if view is not None:
-                view.stop()
-            raise
-        error = outcome.error_before_exec or outcome.error_in_exec
-        status = "FINISHED" if error is None else "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
-        run_.end(status, None if error is None else f"{type(error).__name__}: {error}")
-        if view is not None:
-            view.stop()  # after end(): the last points are written and the status is final
-        if error is None:
-            return summarize(run_.id)
-        raise MlopsError(f"Run {run_.name} ({run_.id[:8]}) {status.lower()}: {type(error).__name__}: {error}")
+        return run_cell(s.shell, s.cell, name=name, tags=tags, notes=notes, observe=_show_live if live else None)
     if live:
         raise InvalidInput("--live draws a chart in a notebook; in a terminal, follow a run with mlops runs show.")
     if not command:
         raise InvalidInput("Use %%mlops run as a cell magic in a notebook, or give a command: mlops run -- python train.py.")
-    if shutil.which(command[0]) is None:  # before the run exists: a typo records nothing
-        raise InvalidInput(f"Cannot start {command[0]!r}: no such program (check the name and PATH).")
-    run_ = start_run(name or os.path.basename(command[0]), tags=tags, notes=notes)
-    env = {**os.environ, "MLOPS_RUN_ID": run_.id, "MLOPS_HOME": str(run_.store.workspace.root)}
-    try:
-        code = subprocess.run(list(command), env=env, check=False).returncode
-    except OSError as e:
-        run_.end("FAILED", str(e))
-        raise InvalidInput(f"Cannot start {command[0]!r}: {e.strerror or e}.") from None
-    except KeyboardInterrupt:
-        run_.end("KILLED", "Interrupted.")
-        raise
-    if code == 0:
-        run_.end("FINISHED")
-        return summarize(run_.id)
-    run_.end("KILLED" if code < 0 else "FAILED", f"{command[0]} exited with status {code}.")
-    raise MlopsError(f"Run {run_.name} ({run_.id[:8]}) failed: {command[0]} exited with status {code}.")
+    return run_command(command, name=name, tags=tags, notes=notes)
+
+
+def _show_live(run: Any) -> Any:
+    from IPython.display import display  # lazy: start-up time
+
+    from ..panels.live_panel import live  # lazy: imports the widget libraries
+
+    view = live(run)
+    display(view)
+    return view
 
 
 @click.command()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound, require
 from ..result import Block, Fields, Heading, Note, Result, Table
+from ..verdict import Finding, Verdict
 from ..workspace import open_current
 from .committing import TABLE_SUFFIXES, read_table_file
 from .reading import load, table_version
@@ -69,7 +70,7 @@ def infer_schema(ref: str, *, store: Store | None = None) -> Schema:
 
 
 @dataclasses.dataclass(repr=False)
-class ValidationReport(Result):
+class ValidationReport(Verdict):
     """Every discrepancy between some data and a schema, one row per column and check."""
 
     data: str
@@ -78,12 +79,9 @@ class ValidationReport(Result):
     problems: list[dict[str, Any]]
 
     @property
-    def passed(self) -> bool:
-        return not self.problems
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.passed else 1
+    def findings(self) -> list[Finding]:
+        return [Finding(p["problem"], p["column"], f"expected {p['expected']}, found {p['found']}")
+                for p in self.problems]
 
     def blocks(self) -> list[Block]:
         out: list[Block] = [Heading(f"{self.data} against the schema of {self.against}"),

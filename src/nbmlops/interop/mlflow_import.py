@@ -222,7 +222,7 @@ def _download_artifacts(client: Any, mlflow_id: str) -> list[tuple[str, Path]]:
         return []
     folder = Path(tempfile.mkdtemp(prefix="nbmlops-import-"))
     client.download_artifacts(mlflow_id, "", str(folder))
-    return [(artifact_names.check_name(p.relative_to(folder).as_posix()), p)
+    return [(artifact_names.check_artifact_name(p.relative_to(folder).as_posix()), p)
             for p in sorted(folder.rglob("*")) if p.is_file()]
 
 

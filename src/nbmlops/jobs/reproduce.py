@@ -19,9 +19,10 @@ from sqlalchemy import select
 
 from ..errors import InvalidInput
 from ..refs import resolve_run
-from ..result import Block, Fields, Heading, Note, Result, Table, fmt, status_cell
+from ..result import Block, Fields, Heading, Note, Table, fmt, status_cell
 from ..store.meta import dataset_versions, datasets, jobs, lineage, package_sets, runs
 from ..store.objects import digest_bytes
+from ..verdict import Finding, Verdict
 from ..workspace import open_current
 from . import notebook as nbk
 from . import parameters as prm
@@ -91,14 +92,13 @@ def _inputs(conn: Any, run_id: str) -> dict[int, str]:
 
 
 @dataclasses.dataclass(repr=False)
-class Reproduction(Result):
+class Reproduction(Verdict):
     """A past job executed again, compared with the original."""
 
     original: str
     reproduction: str
     name: str
     status: str
-    reproduced: bool
     tolerance: float
     parameters: dict[str, Any]
     metrics: list[dict[str, Any]]
@@ -106,6 +106,21 @@ class Reproduction(Result):
     packages: list[dict[str, str | None]]
     python: tuple[str | None, str | None]
     notes: list[str]
+
+    @property
+    def findings(self) -> list[Finding]:
+        if self.status != "FINISHED":
+            return [Finding("run", self.reproduction[:8], f"the new run {self.status.lower()}")]
+        out = [Finding("metric differs", m["metric"], f"{fmt(m['original'])} then {fmt(m['reproduced'])}")
+               for m in self.metrics if not m["match"]]
+        if self.inputs["original"] != self.inputs["reproduced"]:
+            read = ", ".join(self.inputs["reproduced"]) or "none"
+            out.append(Finding("data read", read, f"originally {', '.join(self.inputs['original']) or 'none'}"))
+        return out
+
+    @property
+    def reproduced(self) -> bool:
+        return self.passed
 
     def blocks(self) -> list[Block]:
         out: list[Block] = [Heading(f"Reproduction of {self.name} · {self.original[:8]} → {self.reproduction[:8]}")]
@@ -202,6 +217,5 @@ def _compare(store: Store, old: Any, new: JobResult, parameters: dict[str, Any],
         notes.append(f"{on_disk.name} has changed since the original run; the stored snapshot was executed, not the file.")
     if not rows:
         notes.append("Neither run logged metrics, so only success and data versions were compared.")
-    reproduced = new.status == "FINISHED" and all(m["match"] for m in rows) and inputs["original"] == inputs["reproduced"]
-    return Reproduction(old.id, new.run_id, old.name, new.status, reproduced, float(tolerance), parameters, rows,
+    return Reproduction(old.id, new.run_id, old.name, new.status, float(tolerance), parameters, rows,
                         inputs, packages, (old_ctx.get("python"), new_ctx.get("python")), notes)

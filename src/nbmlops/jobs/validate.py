@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..errors import GateFailed, InvalidInput
-from ..result import Block, Fields, Heading, Note, Result, fmt_duration
+from ..result import Block, Fields, Heading, Note, fmt_duration
 from ..store.meta import jobs, runs
+from ..verdict import Finding, Verdict
 from ..workspace import open_current
 from . import notebook as nbk
 from .execute import execute, prepare
@@ -152,21 +153,26 @@ def output_check(saved: Any, executed: Any | None, mode: str) -> dict[str, str]:
 
 
 @dataclasses.dataclass(repr=False)
-class ValidationResult(Result):
+class ValidationResult(Verdict):
     """The checks of one validation and its run."""
 
     notebook: str
     run_id: str
-    passed: bool
+    status: str
     checks: list[dict[str, str]]
     duration_s: float | None
 
-    def blocks(self) -> list[Block]:
+    @property
+    def findings(self) -> list[Finding]:
+        failed = [Finding("check failed", c["check"], c["detail"]) for c in self.checks if c["status"] == "FAIL"]
+        if not failed and self.status != "FINISHED":
+            failed.append(Finding("validation run", self.run_id[:8], f"the run {self.status.lower()}"))
+        return failed
 
-        failed = [c for c in self.checks if c["status"] == "FAIL"]
+    def blocks(self) -> list[Block]:
         warned = [c for c in self.checks if c["status"] == "WARN"]
         verdict = (Note(f"{short_path(self.notebook)} passed validation" + (f" with {len(warned)} warning(s)." if warned else "."), "ok")
-                   if self.passed else Note(f"{short_path(self.notebook)} failed validation: {failed[0]['detail']}", "alert"))
+                   if self.passed else Note(f"{short_path(self.notebook)} failed validation: {self.findings[0].detail}", "alert"))
         tones = {"PASS": "ok", "FAIL": "alert", "WARN": "warn", "SKIP": "info"}
         checks = [Note(f"{c['check']}: {c['detail']}" if c["status"] != "SKIP" else f"{c['check']} (skipped): {c['detail']}",
                        tones[c["status"]]) for c in self.checks]
@@ -199,7 +205,7 @@ def validate(notebook: str | os.PathLike[str] | nbk.Notebook, *, compare: str = 
         return (f"Validation failed: {failed[0]['detail']}" if failed else None), checks
 
     result = execute(spec, store=store, review=review)
-    return ValidationResult(nb.path, result.run_id, result.status == "FINISHED", checks, result.duration_s)
+    return ValidationResult(nb.path, result.run_id, result.status, checks, result.duration_s)
 
 
 def require_validation(nb: nbk.Notebook, *, store: Store, kernel: str | None = None) -> str:

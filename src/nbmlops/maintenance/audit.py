@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from ..errors import IntegrityError, InvalidInput, check_page
+from ..errors import InvalidInput, check_page
 from ..result import Block, Fields, Note, Result, Table
 from ..store.audit_chain import verify as verify_chain
 from ..store.meta import audit_events, audit_head
 from ..timespec import parse_since
+from ..verdict import Finding, Verdict
 from ..workspace import open_current
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def _payload(text: str) -> dict[str, Any]:
 
 
 @dataclasses.dataclass(repr=False)
-class AuditVerdict(Result):
+class AuditVerdict(Verdict):
     """The outcome of ``mlops audit verify``."""
 
     events: int
@@ -138,24 +139,19 @@ class AuditVerdict(Result):
     anchor: str | None = None
 
     @property
-    def ok(self) -> bool:
-        return self.first_bad is None
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else IntegrityError.exit_code
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "ok": self.ok}
+    def findings(self) -> list[Finding]:
+        if self.first_bad is None:
+            return []
+        return [Finding("audit event", f"event {self.first_bad}", self.reason)]
 
     def blocks(self) -> list[Block]:
-        if self.ok:
+        if self.passed:
             checked = f"; anchor {self.anchor} matches" if self.anchor else ""
             note = Note(f"The audit trail is intact: {self.events} events re-hashed and linked{checked}.", "ok")
         else:
             note = Note(f"The audit trail was tampered with: {self.reason}.", "alert")
         fields: list[tuple[str, Any]] = [("events checked", self.events)]
-        if not self.ok:
+        if not self.passed:
             fields.append(("first bad event", self.first_bad))
         return [note, Fields(fields),
                 Note(f"Head {self.head_seq}:{self.head_hash}; keep it elsewhere and pass it as --anchor to a later "

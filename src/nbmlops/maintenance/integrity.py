@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import blake3
 from sqlalchemy import Connection, select
@@ -32,6 +32,7 @@ from ..store.audit_chain import verify as verify_chain
 from ..store.meta import package_sets
 from ..store.objects import check_digest
 from ..timespec import parse_duration
+from ..verdict import Finding, Verdict
 from ..workspace import open_current
 from .reachability import REFERENCE_KINDS, UNKNOWN, ReferenceKind
 
@@ -127,7 +128,7 @@ def _rehash(store: Store, digests: list[str]) -> tuple[set[str], set[str]]:
 
 
 @dataclasses.dataclass(repr=False)
-class FsckReport(Result):
+class FsckReport(Verdict):
     """What ``mlops fsck`` checked and every problem it found."""
 
     objects: int
@@ -142,20 +143,14 @@ class FsckReport(Result):
     seconds: float
 
     @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else IntegrityError.exit_code
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "ok": self.ok}
+    def findings(self) -> list[Finding]:
+        return [Finding(p.problem, p.subject, "; ".join(filter(None, [", ".join(p.affected), p.detail])))
+                for p in self.problems]
 
     def blocks(self) -> list[Block]:
         checked = "re-hashed" if self.rehashed else "listed (not re-hashed: --quick)"
         out: list[Block] = [Heading("Store check (fsck)")]
-        if self.ok:
+        if self.passed:
             out.append(Note(f"No damage: {self.objects} objects {checked}, {sum(self.references.values())} "
                             f"references resolved, audit chain of {self.audit_events} events intact.", "ok"))
         else:
@@ -179,7 +174,7 @@ def fsck(*, rehash: bool = True, store: Store | None = None) -> FsckReport:
 
     Example:
         >>> report = fsck()  # doctest: +SKIP
-        >>> report.ok, [p.problem for p in report.problems]  # doctest: +SKIP
+        >>> report.passed, [p.problem for p in report.problems]  # doctest: +SKIP
         (True, [])
     """
     started = time.time()
@@ -225,7 +220,7 @@ def fsck(*, rehash: bool = True, store: Store | None = None) -> FsckReport:
                     report("unreadable object", ref.digest[:12], ref.what, f"cannot read the {ref.kind.name}: {e}")
     for digest in sorted(corrupt - referenced):
         report("corrupt object", digest[:12], "nothing (unreferenced; mlops gc removes it)")
-    if not verdict.ok:
+    if not verdict.passed:
         report("audit chain", f"event {verdict.first_bad}", "the audit trail", verdict.reason)
     orphans = present - referenced
     return FsckReport(

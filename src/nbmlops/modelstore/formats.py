@@ -126,24 +126,34 @@ def read_model_file(path: str, *, trusted: Sequence[str] = ()) -> Any:
     Example:
         >>> read_model_file("model.skops")  # doctest: +SKIP
     """
-    suffix = os.path.splitext(path)[1].lower()
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
         raise InvalidInput(f"Cannot read {path}: {e.strerror or e}.") from None
+    return model_from_bytes(data, path, trusted=trusted)
+
+
+def model_from_bytes(data: bytes, name: str, *, trusted: Sequence[str] = ()) -> Any:
+    """A saved model given as the bytes of a file called ``name`` (its suffix says the format).
+
+    Example:
+        >>> model_from_bytes(open("model.joblib", "rb").read(), "model.joblib")  # doctest: +SKIP
+    """
+    suffix = os.path.splitext(name)[1].lower()
     if suffix == ".skops":
         fmt = SKOPS
     elif suffix in (".joblib", ".pkl", ".pickle"):
         fmt = JOBLIB
     else:
-        raise InvalidInput(f"Cannot tell how {path} was saved; use a .skops, .joblib or .pkl file.")
+        raise InvalidInput(f"Cannot tell how {name} was saved; use a .skops, .joblib or .pkl file.")
     try:
-        model = deserialize(data, fmt, trusted=trusted, what=os.path.basename(path))
+        model = deserialize(data, fmt, trusted=trusted, what=os.path.basename(name))
     except (InvalidInput, PermissionDenied):
         raise
     except Exception as e:  # noqa: BLE001 - a corrupt or foreign file
-        raise InvalidInput(f"Cannot load a model from {path}: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}.") from None
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InvalidInput(f"Cannot load a model from {name}: {reason}.") from None
     if not callable(getattr(model, "predict", None)):
-        raise InvalidInput(f"{path} holds a {type(model).__name__}, which has no predict() method.")
+        raise InvalidInput(f"{name} holds a {type(model).__name__}, which has no predict() method.")
     return model

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, and_, func, select
 
-from ..errors import IntegrityError, NotFound
+from ..errors import IntegrityError, InvalidInput, NotFound
 from ..refs import parse_ref, row_named
+from ..result import Message
 from ..store.meta import model_aliases, model_versions, models
+from ..tracking.artifacts import write_file
 from ..workspace import open_current
 from . import formats
 
@@ -176,6 +178,21 @@ def load(ref: str, *, trusted: tuple[str, ...] | list[str] = (), store: Store | 
     return load_version(ref, trusted=trusted, store=store).model
 
 
+def save_version(ref: str, out: str, *, store: Store | None = None) -> Message:
+    """Write a version's artifact, its digest checked, to the file ``out`` (named for its format).
+
+    Example:
+        >>> save_version("churn@production", "churn.skops")  # doctest: +SKIP
+    """
+    row = resolve_version(ref, store=store)
+    data, fmt = artifact_bytes(row.id, store=store)
+    suffix = ".skops" if fmt == "skops" else ".joblib"
+    if not out.endswith(suffix):
+        raise InvalidInput(f"{row.name}@{row.version} is stored as {fmt}; name the file with {suffix} so it opens again.")
+    write_file(out, data)
+    return Message(f"Wrote {row.name}@{row.version} ({fmt}, {len(data):,} bytes, digest verified) to {out}.", "ok")
+
+
 def signature_of(version_id: int, *, store: Store | None = None) -> dict[str, Any] | None:
     store = store or open_current()
     with store.read() as conn:
@@ -184,4 +201,4 @@ def signature_of(version_id: int, *, store: Store | None = None) -> dict[str, An
 
 
 __all__ = ["load", "load_version", "resolve_version", "find_version", "model_row", "version_ref",
-           "version_of", "artifact_bytes", "signature_of"]
+           "version_of", "artifact_bytes", "signature_of", "save_version"]

@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from ..modelstore.versions import load, resolve_version
+from ..modelstore.versions import load, resolve_version, save_version
 from .aliases import remove_alias, set_alias
 from .card import card
 from .compare import compare
@@ -20,5 +20,5 @@ from .views import describe_version, list_models, show
 
 __all__ = [
     "register", "load", "show", "list_models", "describe_version", "resolve_version", "set_alias",
-    "remove_alias", "gate", "check_gates", "promote", "approve", "reject", "history", "card", "compare",
+    "remove_alias", "save_version", "gate", "check_gates", "promote", "approve", "reject", "history", "card", "compare",
 ]

@@ -21,6 +21,7 @@ from ..errors import InvalidInput
 from ..evaluate.reports import Report
 from ..evaluate.storage import list_evaluations
 from ..result import Block, Heading, Note, Table, fmt, status_cell
+from ..verdict import Finding, Verdict
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -128,7 +129,7 @@ def evaluate_gates(version: Any, gates: list[str], store: Store) -> list[dict[st
 
 
 @dataclasses.dataclass(repr=False)
-class GateReport(Report):
+class GateReport(Verdict, Report):
     """The verdict of a model's gates on one version."""
 
     ref: str
@@ -138,8 +139,8 @@ class GateReport(Report):
     evaluation_id: int | None = None
 
     @property
-    def passed(self) -> bool:
-        return all(r["passed"] for r in self.results)
+    def findings(self) -> list[Finding]:
+        return [Finding("gate failed", r["gate"], r["reason"]) for r in self.results if not r["passed"]]
 
     @property
     def failures(self) -> list[dict[str, Any]]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, func, insert, select
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..evaluate.storage import _json
 from ..modelstore import formats
 from ..modelstore.versions import remember
@@ -32,7 +33,7 @@ from ..store.meta import (
 )
 from ..tracking.buffer import BUFFER
 from ..tracking.context import capture_start, ensure_package_set
-from ..tracking.reading import _param_value
+from ..tracking.reading import _param_value, load_artifact
 from ..tracking.runs import active_run
 from ..workspace import open_current
 from .aliases import check_alias, point_alias
@@ -73,6 +74,25 @@ def code_context(context: dict[str, Any]) -> dict[str, Any]:
     return {k: context[k] for k in keep if context.get(k) is not None}
 
 
+def fitted_model(value: Any, *, run: str | None = None, store: Store | None = None) -> Any:
+    """The model a user named: a fitted object, a saved model file, or with ``run`` one of its artifacts.
+
+    Example:
+        >>> fitted_model("model.skops")  # doctest: +SKIP
+    """
+    if not isinstance(value, str):
+        return value
+    if os.path.isfile(value):
+        return formats.read_model_file(value)
+    if run is not None:
+        data = load_artifact(run, value, store=store)
+        if not isinstance(data, bytes):
+            raise InvalidInput(f"The artifact {value!r} of run {run} is not a saved model file.")
+        return formats.model_from_bytes(data, value)
+    raise NotFound(f"Nothing named {value!r} holds a model; give a fitted model, a .skops/.joblib file, "
+                   "or the name of a run's artifact together with --run.")
+
+
 def register(model: Any, name: str, *, run: str | None = None, example: Any = None, description: str = "",
              alias: str | None = None, origin: dict[str, Any] | None = None, store: Store | None = None) -> ModelVersion:
     """Store ``model`` as the next version of ``name``, with what made it.
@@ -80,6 +100,7 @@ def register(model: Any, name: str, *, run: str | None = None, example: Any = No
     ``run`` (default: the active run) supplies metrics, params, code context and
     the dataset versions it read; ``example`` (training rows) gives the signature;
     ``origin`` says where a model came from when it was brought in from another tool.
+    ``model`` may also be a saved model file, or with ``run`` the name of one of its artifacts.
 
     Example:
         >>> mo.models.register(clf, "churn", run=run.id, example=X_train)  # doctest: +SKIP
@@ -91,6 +112,7 @@ def register(model: Any, name: str, *, run: str | None = None, example: Any = No
     if not isinstance(description, str):
         raise InvalidInput("A model description must be text.")
     store = store or open_current()
+    model = fitted_model(model, run=run, store=store)
     if run is None:
         current = active_run()
         run = current.id if current is not None and current.store is store else None

@@ -23,11 +23,11 @@ PLOTLY = "application/vnd.plotly.v1+json"
 PARQUET = "application/vnd.apache.parquet"
 
 
-def check_name(name: Any, what: str = "Artifact") -> str:
+def check_artifact_name(name: Any, what: str = "Artifact") -> str:
     """Validate an artifact name (a relative path inside the run).
 
     Example:
-        >>> check_name("plots/loss.png")
+        >>> check_artifact_name("plots/loss.png")
         'plots/loss.png'
     """
     if not isinstance(name, str):
@@ -72,7 +72,7 @@ def encode(obj: Any, name: str | None = None) -> list[Encoded]:
         'application/octet-stream'
     """
     if name is not None:
-        check_name(name)
+        check_artifact_name(name)
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return [Encoded(name or "artifact.bin", "application/octet-stream", bytes(obj), default_name=name is None)]
     if isinstance(obj, os.PathLike) or (isinstance(obj, str) and name is None):
@@ -122,7 +122,7 @@ def _json_default(value: Any) -> Any:
 def _encode_path(path: Path, name: str | None) -> list[Encoded]:
     if path.is_file():
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return [Encoded(name or check_name(path.name), media, path=path)]
+        return [Encoded(name or check_artifact_name(path.name), media, path=path)]
     if path.is_dir():
         base = name or path.resolve().name
         files = sorted(p for p in path.rglob("*") if p.is_file())
@@ -130,7 +130,7 @@ def _encode_path(path: Path, name: str | None) -> list[Encoded]:
             raise InvalidInput(f"The folder {path} has no files to store.")
         return [
             Encoded(
-                check_name(f"{base}/{p.relative_to(path).as_posix()}"),
+                check_artifact_name(f"{base}/{p.relative_to(path).as_posix()}"),
                 mimetypes.guess_type(p.name)[0] or "application/octet-stream",
                 path=p,
             )
@@ -189,6 +189,19 @@ def _typed_arrays(value: Any) -> Any:
     if isinstance(value, list):
         return [_typed_arrays(v) for v in value]
     return value
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write bytes a user asked for to ``path``; a path that cannot be written is one sentence.
+
+    Example:
+        >>> write_file("loss.png", png_bytes)  # doctest: +SKIP
+    """
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise InvalidInput(f"Cannot write {path}: {e.strerror or e}.") from None
 
 
 def unique_name(name: str, taken: set[str]) -> str:

@@ -39,7 +39,7 @@ from ..result import (
 from ..store.meta import artifacts, latest_metrics, metrics, params, runs, tags
 from ..workspace import open_current
 from . import filters
-from .artifacts import check_name, decode
+from .artifacts import check_artifact_name, decode, write_file
 from .runs import REAPED, process_start
 
 if TYPE_CHECKING:
@@ -494,7 +494,7 @@ def load_artifact(ref: str, name: str, *, store: Store | None = None) -> Any:
         >>> load_artifact("3f2a", "frame.parquet")  # doctest: +SKIP
     """
 
-    check_name(name)
+    check_artifact_name(name)
     store = store or open_current()
     row = _artifact_row(store, ref, name)
     return decode(store.objects.get(row.digest, verify=True), row.media_type)
@@ -515,15 +515,11 @@ def save_artifact(ref: str, name: str, out: str, *, store: Store | None = None) 
     Example:
         >>> save_artifact("3f2a", "figure.png", "loss.png")  # doctest: +SKIP
     """
-    check_name(name)
+    check_artifact_name(name)
     store = store or open_current()
     row = _artifact_row(store, ref, name)
     data = store.objects.get(row.digest, verify=True)
-    try:
-        with open(out, "wb") as f:
-            f.write(data)
-    except OSError as e:
-        raise InvalidInput(f"Cannot write {out}: {e.strerror or e}.") from None
+    write_file(out, data)
     return Message(f"Wrote {name} of run {row.run_id[:8]} to {out} ({fmt_bytes(len(data))}).", "ok")
 
 
