@@ -22,6 +22,7 @@ from nbmlops.evaluate.storage import record_evaluation
 from nbmlops.maintenance.integrity import fsck, gc
 from nbmlops.maintenance.reachability import column, register, unregister
 from nbmlops.store import meta, objects
+from nbmlops.verdict import FAILED_EXIT_CODE
 
 
 def rewrite_object(store, digest, transform):
@@ -95,7 +96,7 @@ def test_one_flipped_byte_in_an_artifact_is_found_and_named(populated, cli):
     report = fsck(store=store)
     assert problems(report) == {("corrupt object", digest[:12]): [f"artifact 'model.bin' of run {run[:8]}"]}
     out = cli("fsck")
-    assert out.exit_code == IntegrityError.exit_code
+    assert out.exit_code == FAILED_EXIT_CODE
     assert "corrupt object" in out.stdout and "model.bin" in out.stdout
     with pytest.raises(IntegrityError, match="corrupt"):
         mo.load_artifact(run, "model.bin")

@@ -24,7 +24,7 @@ def test_reproduce_uses_the_snapshot_and_compares_metrics(cli, workspace, tmp_pa
     exact = cli("job", "reproduce", original.run_id[:8], "--no-progress", "--json")
     assert exact.exit_code == 1  # the random metric differs: printed, then a non-zero exit
     report = json.loads(exact.stdout)
-    assert not report["reproduced"] and report["status"] == "FINISHED"
+    assert not report["passed"] and report["status"] == "FINISHED"
     rows = {m["metric"]: m for m in report["metrics"]}
     assert rows["score"]["match"] and rows["score"]["reproduced"] == score(3.0)  # the snapshot ran, not the edit
     assert not rows["noise"]["match"] and set(rows) == {"score", "C_seen", "loss", "noise", "malloc_fixed"}

@@ -163,7 +163,7 @@ def verify_audit(anchor: str | None = None, *, store: Store | None = None) -> Au
 
     Example:
         >>> verdict = verify_audit()  # doctest: +SKIP
-        >>> verdict.ok, f"{verdict.head_seq}:{verdict.head_hash}"  # doctest: +SKIP
+        >>> verdict.passed, f"{verdict.head_seq}:{verdict.head_hash}"  # doctest: +SKIP
         (True, '42:9c1f...')
     """
     wanted = None

@@ -74,6 +74,9 @@ def code_context(context: dict[str, Any]) -> dict[str, Any]:
     return {k: context[k] for k in keep if context.get(k) is not None}
 
 
+MODEL_FILE_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
+
+
 def fitted_model(value: Any, *, run: str | None = None, store: Store | None = None) -> Any:
     """The model a user named: a fitted object, a saved model file, or with ``run`` one of its artifacts.
 
@@ -89,8 +92,11 @@ def fitted_model(value: Any, *, run: str | None = None, store: Store | None = No
         if not isinstance(data, bytes):
             raise InvalidInput(f"The artifact {value!r} of run {run} is not a saved model file.")
         return formats.model_from_bytes(data, value)
-    raise NotFound(f"Nothing named {value!r} holds a model; give a fitted model, a .skops/.joblib file, "
-                   "or the name of a run's artifact together with --run.")
+    if value.lower().endswith(MODEL_FILE_SUFFIXES) or os.sep in value:
+        raise NotFound(f"No file named {value!r} holds a model; give a fitted model, a .skops/.joblib file, "
+                       "or the name of a run's artifact together with --run.")
+    raise InvalidInput(f"{value[:80]!r} is text, not a model; give a fitted model (or a notebook variable "
+                       "holding one), a .skops/.joblib file, or a run's artifact name together with --run.")
 
 
 def register(model: Any, name: str, *, run: str | None = None, example: Any = None, description: str = "",

@@ -64,24 +64,24 @@ def append(conn: Connection, *, username: str, action: str, entity_type: str, en
 
 
 @dataclasses.dataclass
-class Verdict:
-    """The outcome of checking the chain."""
+class ChainCheck:
+    """The outcome of re-hashing the chain: how many events, and the first bad one."""
 
     events: int
     first_bad: int | None = None
     reason: str = ""
 
     @property
-    def ok(self) -> bool:
+    def passed(self) -> bool:
         return self.first_bad is None
 
 
-def verify(conn: Connection, *, batch: int = 5000) -> Verdict:
+def verify(conn: Connection, *, batch: int = 5000) -> ChainCheck:
     """Re-hash every event in order and check the links and the head.
 
     Example:
         >>> with store.read() as conn:  # doctest: +SKIP
-        ...     verify(conn).ok
+        ...     verify(conn).passed
         True
     """
     head_seq, head_hash = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
@@ -96,17 +96,17 @@ def verify(conn: Connection, *, batch: int = 5000) -> Verdict:
         for r in rows:
             count += 1
             if r.seq != expected_seq:
-                return Verdict(count, expected_seq, f"event {expected_seq} is missing (the next stored event is {r.seq})")
+                return ChainCheck(count, expected_seq, f"event {expected_seq} is missing (the next stored event is {r.seq})")
             if r.prev_hash != prev:
-                return Verdict(count, r.seq, f"event {r.seq} does not link to event {r.seq - 1} (deleted, reordered or edited)")
+                return ChainCheck(count, r.seq, f"event {r.seq} does not link to event {r.seq - 1} (deleted, reordered or edited)")
             recomputed = event_hash(r.seq, r.ts, r.username, r.action, r.entity_type, r.entity_id, r.payload, r.prev_hash)
             if recomputed != r.hash:
-                return Verdict(count, r.seq, f"event {r.seq} ({r.action} by {r.username}) was edited after it was written")
+                return ChainCheck(count, r.seq, f"event {r.seq} ({r.action} by {r.username}) was edited after it was written")
             prev, expected_seq, last_seq = r.hash, r.seq + 1, r.seq
     if last_seq < head_seq:
-        return Verdict(count, last_seq + 1, f"event {last_seq + 1} and those after it were deleted (the chain head says {head_seq})")
+        return ChainCheck(count, last_seq + 1, f"event {last_seq + 1} and those after it were deleted (the chain head says {head_seq})")
     if last_seq > head_seq:
-        return Verdict(count, head_seq + 1, f"event {head_seq + 1} was added outside nbmlops (the chain head says {head_seq})")
+        return ChainCheck(count, head_seq + 1, f"event {head_seq + 1} was added outside nbmlops (the chain head says {head_seq})")
     if prev != head_hash:
-        return Verdict(count, last_seq, f"event {last_seq} was replaced (its hash differs from the chain head's)")
-    return Verdict(count)
+        return ChainCheck(count, last_seq, f"event {last_seq} was replaced (its hash differs from the chain head's)")
+    return ChainCheck(count)
