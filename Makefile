@@ -39,7 +39,7 @@ bench: $(VENV)/.dev
 	tools/with-services tools/run-benchmarks
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests benchmarks
+	tools/lint
 
 clean:
 	rm -rf $(VENV) .venv-peers ci-artifacts

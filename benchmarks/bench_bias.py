@@ -47,9 +47,13 @@ def timed(fn, repeat: int):  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=7, help="repeats of the nbmlops timing (median reported)")
+    ap.add_argument(
+        "--repeat", type=int, default=7, help="repeats of the nbmlops timing (median reported)"
+    )
     ap.add_argument("--fl-repeat", type=int, default=1, help="repeats of the fairlearn timing")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -72,20 +76,29 @@ def main() -> int:
     from nbmlops.evaluate import assess
 
     y_true, y_pred, sens = make_data(args.rows, args.seed)
-    metrics = {"accuracy": accuracy_score, "selection_rate": selection_rate,
-               "true_positive_rate": true_positive_rate, "false_positive_rate": false_positive_rate}
+    metrics = {
+        "accuracy": accuracy_score,
+        "selection_rate": selection_rate,
+        "true_positive_rate": true_positive_rate,
+        "false_positive_rate": false_positive_rate,
+    }
 
     def fairlearn_all():  # type: ignore[no-untyped-def]
         mf = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=sens)
-        return (mf.by_group, mf.difference(method="between_groups"),
-                demographic_parity_difference(y_true, y_pred, sensitive_features=sens),
-                equalized_odds_difference(y_true, y_pred, sensitive_features=sens))
+        return (
+            mf.by_group,
+            mf.difference(method="between_groups"),
+            demographic_parity_difference(y_true, y_pred, sensitive_features=sens),
+            equalized_odds_difference(y_true, y_pred, sensitive_features=sens),
+        )
 
     def nbmlops_all():  # type: ignore[no-untyped-def]
         return assess(y_true, y_pred, {"group": sens})
 
     # warm-up on 1,000 rows: imports and first-call costs stay out of the timings
-    MetricFrame(metrics=metrics, y_true=y_true[:1000], y_pred=y_pred[:1000], sensitive_features=sens[:1000])
+    MetricFrame(
+        metrics=metrics, y_true=y_true[:1000], y_pred=y_pred[:1000], sensitive_features=sens[:1000]
+    )
     assess(y_true[:1000], y_pred[:1000], {"group": sens[:1000]})
 
     log(f"[bias] nbmlops on {args.rows:,} rows, {args.repeat} runs ...")
@@ -103,19 +116,38 @@ def main() -> int:
         mine = float(ours[name].max() - ours[name].min())
         worst = max(worst, abs(float(diff[name]) - mine))
     disp = report.main["disparities"]
-    worst = max(worst, abs(float(dpd) - disp["demographic_parity_difference"]),
-                abs(float(eod) - disp["equalized_odds_difference"]))
+    worst = max(
+        worst,
+        abs(float(dpd) - disp["demographic_parity_difference"]),
+        abs(float(eod) - disp["equalized_odds_difference"]),
+    )
     ratio = t_fl["median_s"] / t_ours["median_s"]
-    print(f"fairlearn {t_fl['median_s']:.2f} s, nbmlops {t_ours['median_s'] * 1000:.1f} ms: "
-          f"nbmlops is {ratio:,.0f}x faster (target: 300x); largest difference in any number: {worst!r}")
+    print(
+        f"fairlearn {t_fl['median_s']:.2f} s, nbmlops {t_ours['median_s'] * 1000:.1f} ms: "
+        f"nbmlops is {ratio:,.0f}x faster (target: 300x); largest difference in any number: "
+        f"{worst!r}"
+    )
     out = {
-        "bench": "bias", "peer": "fairlearn", "rows": args.rows, "groups": int(ours.shape[0]),
-        "versions": {"fairlearn": fairlearn.__version__, "pandas": pd.__version__, "numpy": np.__version__,
-                     "python": platform.python_version()},
-        "fairlearn": t_fl, "nbmlops": t_ours, "speedup": ratio, "max_abs_diff": worst, "identical": worst == 0.0,
-        "results": {"by_group": {m: ours[m].to_dict() for m in metrics},
-                    "demographic_parity_difference": disp["demographic_parity_difference"],
-                    "equalized_odds_difference": disp["equalized_odds_difference"]},
+        "bench": "bias",
+        "peer": "fairlearn",
+        "rows": args.rows,
+        "groups": int(ours.shape[0]),
+        "versions": {
+            "fairlearn": fairlearn.__version__,
+            "pandas": pd.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "fairlearn": t_fl,
+        "nbmlops": t_ours,
+        "speedup": ratio,
+        "max_abs_diff": worst,
+        "identical": worst == 0.0,
+        "results": {
+            "by_group": {m: ours[m].to_dict() for m in metrics},
+            "demographic_parity_difference": disp["demographic_parity_difference"],
+            "equalized_odds_difference": disp["equalized_odds_difference"],
+        },
     }
     print(json.dumps(out))
     return 0 if worst == 0.0 and ratio >= 300 else 1

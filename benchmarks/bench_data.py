@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""nbmlops data versions side by side with DVC, on the peer's frame (../shared/peers/dataver_dvc.py).
+"""nbmlops data versions side by side with DVC, on the peer's frame
+(../shared/peers/dataver_dvc.py).
 
 One run does both: DVC (the peer script, run by the peers' interpreter as a
 subprocess: write Parquet + ``dvc add`` v1, then a 1%-modified v2) and nbmlops
@@ -12,7 +13,8 @@ v2 kinds (each committed on top of the same v1):
   append   v1 plus 1% new rows
   column   v1 plus one new float column
 
-Usage: flock /tmp/nbmlops-bench.lock .venv/bin/python benchmarks/bench_data.py [--rows 2000000] [--no-peer]
+Usage: flock /tmp/nbmlops-bench.lock .venv/bin/python benchmarks/bench_data.py [--rows 2000000]
+[--no-peer]
 """
 
 from __future__ import annotations
@@ -75,8 +77,13 @@ def run_nbmlops(rows: int, seed: int) -> dict[str, object]:
     ws, _ = Workspace.init(tmp)
     store = ws.store()
     df = make_frame(rows, seed)
-    out: dict[str, object] = {"rows": rows, "frame_mem_bytes": int(df.memory_usage(deep=True).sum())}
-    _, out["pandas_to_parquet_s"] = timed(lambda: df.to_parquet("v1.parquet", engine="pyarrow", index=False))
+    out: dict[str, object] = {
+        "rows": rows,
+        "frame_mem_bytes": int(df.memory_usage(deep=True).sum()),
+    }
+    _, out["pandas_to_parquet_s"] = timed(
+        lambda: df.to_parquet("v1.parquet", engine="pyarrow", index=False)
+    )
     out["parquet_bytes"] = os.path.getsize("v1.parquet")
     _, out["pandas_read_parquet_s"] = timed(lambda: pd.read_parquet("v1.parquet"))
     log("[nbmlops] commit v1 ...")
@@ -102,8 +109,11 @@ def run_peer(rows: int, seed: int) -> dict[str, object] | None:
         log(f"[dvc] {PEER_PYTHON} is missing; the peer is skipped")
         return None
     log("[dvc] running the peer script ...")
-    cp = subprocess.run([PEER_PYTHON, f"{PEERS}/dataver_dvc.py", "--rows", str(rows), "--seed", str(seed)],
-                        capture_output=True, text=True)
+    cp = subprocess.run(
+        [PEER_PYTHON, f"{PEERS}/dataver_dvc.py", "--rows", str(rows), "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+    )
     if cp.returncode != 0:
         log(cp.stderr[-2000:])
         return None
@@ -111,35 +121,59 @@ def run_peer(rows: int, seed: int) -> dict[str, object] | None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", "--size", dest="rows", type=int, default=2_000_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
     peer = None if args.no_peer else run_peer(args.rows, args.seed)
     ours = run_nbmlops(args.rows, args.seed)
-    result: dict[str, object] = {"bench": "bench_data", "rows": args.rows, "nbmlops": ours, "dvc": peer}
-    print(f"rows: {args.rows:,}  frame: {ours['frame_mem_bytes'] / 1e6:.0f} MB  Parquet: {ours['parquet_bytes'] / 1e6:.0f} MB"
-          f"  stored by nbmlops: {ours['stored_v1_bytes'] / 1e6:.0f} MB")
+    result: dict[str, object] = {
+        "bench": "bench_data",
+        "rows": args.rows,
+        "nbmlops": ours,
+        "dvc": peer,
+    }
+    print(
+        f"rows: {args.rows:,}  frame: {ours['frame_mem_bytes'] / 1e6:.0f} MB  Parquet: "
+        f"{ours['parquet_bytes'] / 1e6:.0f} MB"
+        f"  stored by nbmlops: {ours['stored_v1_bytes'] / 1e6:.0f} MB"
+    )
     limits = {"block": 0.05, "scatter": 0.25, "append": 0.03, "column": 0.15}
     for name, limit in limits.items():
         share = ours[f"{name}_added_share"]
-        print(f"v2 {name:8s} new bytes: {share:6.2%} of v1 (target <= {limit:.0%})"
-              f"{'' if share <= limit else '  OVER'}  commit {ours[f'commit_v2_{name}_s']:.2f} s")
-    ratios: dict[str, float] = {"load_vs_read_parquet": ours["load_v1_s"] / ours["pandas_read_parquet_s"]}  # type: ignore[operator]
-    print(f"load v1: {ours['load_v1_s']:.2f} s vs pandas.read_parquet {ours['pandas_read_parquet_s']:.2f} s "
-          f"-> {ratios['load_vs_read_parquet']:.2f}x (target <= 1.5x)")
+        print(
+            f"v2 {name:8s} new bytes: {share:6.2%} of v1 (target <= {limit:.0%})"
+            f"{'' if share <= limit else '  OVER'}  commit {ours[f'commit_v2_{name}_s']:.2f} s"
+        )
+    ratios: dict[str, float] = {
+        "load_vs_read_parquet": ours["load_v1_s"] / ours["pandas_read_parquet_s"]
+    }  # type: ignore[operator]
+    print(
+        f"load v1: {ours['load_v1_s']:.2f} s vs pandas.read_parquet "
+        f"{ours['pandas_read_parquet_s']:.2f} s "
+        f"-> {ratios['load_vs_read_parquet']:.2f}x (target <= 1.5x)"
+    )
     if peer:
         dvc_v1 = peer["write_v1_s"] + peer["dvc_add_v1_s"]
         dvc_v2 = peer["write_v2_s"] + peer["dvc_add_v2_s"]
         ratios["commit_v1_vs_dvc"] = ours["commit_v1_s"] / dvc_v1  # type: ignore[operator]
         ratios["commit_v2_block_vs_dvc"] = ours["commit_v2_block_s"] / dvc_v2  # type: ignore[operator]
         ratios["block_bytes_vs_dvc"] = ours["block_added_bytes"] / peer["cache_added_v2_bytes"]  # type: ignore[operator]
-        print(f"commit v1: {ours['commit_v1_s']:.2f} s vs DVC write+add {dvc_v1:.2f} s -> {ratios['commit_v1_vs_dvc']:.2f}x")
-        print(f"commit v2 (block): {ours['commit_v2_block_s']:.2f} s vs DVC {dvc_v2:.2f} s -> "
-              f"{ratios['commit_v2_block_vs_dvc']:.2f}x")
-        print(f"v2 (block) bytes: nbmlops {ours['block_added_bytes'] / 1e6:.1f} MB vs DVC "
-              f"{peer['cache_added_v2_bytes'] / 1e6:.1f} MB -> {ratios['block_bytes_vs_dvc']:.3f}x")
+        print(
+            f"commit v1: {ours['commit_v1_s']:.2f} s vs DVC write+add {dvc_v1:.2f} s -> "
+            f"{ratios['commit_v1_vs_dvc']:.2f}x"
+        )
+        print(
+            f"commit v2 (block): {ours['commit_v2_block_s']:.2f} s vs DVC {dvc_v2:.2f} s -> "
+            f"{ratios['commit_v2_block_vs_dvc']:.2f}x"
+        )
+        print(
+            f"v2 (block) bytes: nbmlops {ours['block_added_bytes'] / 1e6:.1f} MB vs DVC "
+            f"{peer['cache_added_v2_bytes'] / 1e6:.1f} MB -> {ratios['block_bytes_vs_dvc']:.3f}x"
+        )
     result["ratios"] = ratios
     print(json.dumps(result))
 

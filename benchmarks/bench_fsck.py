@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""How long ``mlops fsck`` (full and --quick) and ``mlops gc --dry-run`` take on a workspace of ~2,000 objects.
+"""How long ``mlops fsck`` (full and --quick) and ``mlops gc --dry-run`` take on a workspace of
+~2,000 objects.
 
 The workspace is built in a temporary folder: runs with artifacts of a few
 kilobytes to 1 MB (random bytes, seeded), evaluations and a few dataset
@@ -44,7 +45,12 @@ def build(root: Path, objects: int, seed: int) -> dict[str, int]:
     store = mo.Workspace.find().store()
     rng = random.Random(seed)
     for version in range(5):
-        frame = pd.DataFrame({"a": np.arange(50_000) + version, "b": np.random.default_rng(version).normal(size=50_000)})
+        frame = pd.DataFrame(
+            {
+                "a": np.arange(50_000) + version,
+                "b": np.random.default_rng(version).normal(size=50_000),
+            }
+        )
         mo.data.commit(frame, "table", message=f"v{version}")
     i = 0
     while sum(1 for _ in store.objects) < objects:
@@ -53,7 +59,9 @@ def build(root: Path, objects: int, seed: int) -> dict[str, int]:
             for j in range(9):
                 size = rng.choice([1_000, 4_000, 16_000, 64_000]) if j else 1_000_000
                 mo.log_artifact(rng.randbytes(size), f"part-{j}.bin")
-            record_evaluation("bias", subject={"run": run.id}, summary={"dp": rng.random()}, report={"i": i})
+            record_evaluation(
+                "bias", subject={"run": run.id}, summary={"dp": rng.random()}, report={"i": i}
+            )
         i += 1
     count = sum(1 for _ in store.objects)
     size = sum(store.objects.size(d) for d in store.objects)
@@ -64,7 +72,9 @@ def timed_cli(root: Path, argv: list[str], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "nbmlops", *argv], cwd=root, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "nbmlops", *argv], cwd=root, capture_output=True, text=True
+        )
         times.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise SystemExit(f"mlops {' '.join(argv)} failed: {done.stderr.strip()}")
@@ -102,16 +112,29 @@ def main() -> None:
             "cli_fsck_s": timed_cli(root, ["fsck"], args.repeat),
             "cli_fsck_quick_s": timed_cli(root, ["fsck", "--quick"], args.repeat),
             "cli_gc_dry_run_s": timed_cli(root, ["gc", "--dry-run"], args.repeat),
-            "cli_status_s": timed_cli(root, ["status"], args.repeat),  # interpreter + workspace start, for scale
+            "cli_status_s": timed_cli(
+                root, ["status"], args.repeat
+            ),  # interpreter + workspace start, for scale
             "api_fsck_s": timed_api(lambda: mo.fsck(store=store), args.repeat),
             "api_fsck_quick_s": timed_api(lambda: mo.fsck(rehash=False, store=store), args.repeat),
         }
     for name, seconds in figures.items():
         log(f"{name:>18}: {seconds:6.2f} s")
-    log(f"full fsck re-hashes {shape['bytes'] / 1e6:.0f} MB in {shape['objects']} objects: "
-        f"{shape['bytes'] / 1e6 / figures['api_fsck_s']:.0f} MB/s, {shape['objects'] / figures['api_fsck_s']:.0f} objects/s")
-    print(json.dumps({"benchmark": "fsck", **shape, **{k: round(v, 3) for k, v in figures.items()},
-                      "cpus": os.cpu_count()}))
+    log(
+        f"full fsck re-hashes {shape['bytes'] / 1e6:.0f} MB in {shape['objects']} objects: "
+        f"{shape['bytes'] / 1e6 / figures['api_fsck_s']:.0f} MB/s, "
+        f"{shape['objects'] / figures['api_fsck_s']:.0f} objects/s"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "fsck",
+                **shape,
+                **{k: round(v, 3) for k, v in figures.items()},
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -74,7 +74,11 @@ def sweep_notebook(path: str, loops: int) -> None:
     params = new_code_cell(f"seed = 0\nloops = {loops}")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, new_code_cell(WORK)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
@@ -86,11 +90,19 @@ def job_overhead(folder: str, runs: int) -> dict[str, object]:
     src = os.path.join(folder, "trivial.ipynb")
     build_notebook(src)
     bare, ours = [], []
-    for i in range(runs + 1):  # the first pair warms caches (package list, kernel specs) and is dropped
+    for i in range(
+        runs + 1
+    ):  # the first pair warms caches (package list, kernel specs) and is dropped
         parameters = {"n": 2000 + i, "seed": i}
         t = time.perf_counter()
-        pm.execute_notebook(src, os.path.join(folder, f"out_{i}.ipynb"), parameters=parameters,
-                            kernel_name="python3", progress_bar=False, log_output=False)
+        pm.execute_notebook(
+            src,
+            os.path.join(folder, f"out_{i}.ipynb"),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
         bare.append(time.perf_counter() - t)
         t = time.perf_counter()
         res = run_job(src, parameters, progress=False)
@@ -98,17 +110,24 @@ def job_overhead(folder: str, runs: int) -> dict[str, object]:
         assert res.status == "FINISHED", res.error
         log(f"[jobs] run {i}: papermill {bare[-1]:.3f} s, run_job {ours[-1]:.3f} s")
     bare, ours = bare[1:], ours[1:]
-    return {"runs": runs, "papermill_median_s": statistics.median(bare), "run_job_median_s": statistics.median(ours),
-            "overhead_median_s": statistics.median(o - b for o, b in zip(ours, bare, strict=True)),
-            "ratio": statistics.median(ours) / statistics.median(bare),
-            "papermill_all_s": [round(x, 3) for x in bare], "run_job_all_s": [round(x, 3) for x in ours]}
+    return {
+        "runs": runs,
+        "papermill_median_s": statistics.median(bare),
+        "run_job_median_s": statistics.median(ours),
+        "overhead_median_s": statistics.median(o - b for o, b in zip(ours, bare, strict=True)),
+        "ratio": statistics.median(ours) / statistics.median(bare),
+        "papermill_all_s": [round(x, 3) for x in bare],
+        "run_job_all_s": [round(x, 3) for x in ours],
+    }
 
 
 def timed_sweep(nb: str, executor: str) -> tuple[float, object]:
     from nbmlops.jobs import sweep
 
     t = time.perf_counter()
-    res = sweep(nb, {"seed": list(range(POINTS))}, executor=executor, metric="value", progress=False)
+    res = sweep(
+        nb, {"seed": list(range(POINTS))}, executor=executor, metric="value", progress=False
+    )
     took = time.perf_counter() - t
     assert res.status == "FINISHED", res.error
     return took, res
@@ -124,29 +143,47 @@ def sweeps(folder: str, loops: int) -> dict[str, object]:
     serial_before, res = timed_sweep(nb, "process://?workers=1")
     point_s = statistics.median(p["duration_s"] for p in res.points)  # type: ignore[attr-defined]
     log(f"[sweep] serial: {serial_before:.2f} s ({point_s:.2f} s per point)")
-    for label, executor in [("pool_cold", "process://?workers=2"), ("pool_warm", "process://?workers=2"),
-                            ("dask_local_cold", "dask://local?workers=2")]:
+    for label, executor in [
+        ("pool_cold", "process://?workers=2"),
+        ("pool_warm", "process://?workers=2"),
+        ("dask_local_cold", "dask://local?workers=2"),
+    ]:
         timings[label], _ = timed_sweep(nb, executor)
         log(f"[sweep] {label}: {timings[label]:.2f} s")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
-        timed_sweep(nb, cluster.scheduler_address)  # workers import papermill once, as a shared cluster has
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
+        timed_sweep(
+            nb, cluster.scheduler_address
+        )  # workers import papermill once, as a shared cluster has
         timings["dask_warm"], _ = timed_sweep(nb, cluster.scheduler_address)
         log(f"[sweep] dask_warm: {timings['dask_warm']:.2f} s")
-    # other work on the machine drifts over minutes: the baseline is the mean of a serial run before and after
+    # other work on the machine drifts over minutes: the baseline is the mean of a serial run before
+    # and after
     serial_after, _ = timed_sweep(nb, "process://?workers=1")
     serial = (serial_before + serial_after) / 2
     log(f"[sweep] serial again: {serial_after:.2f} s")
-    out.update(serial_s=serial, serial_before_s=serial_before, serial_after_s=serial_after, point_median_s=point_s)
+    out.update(
+        serial_s=serial,
+        serial_before_s=serial_before,
+        serial_after_s=serial_after,
+        point_median_s=point_s,
+    )
     for label, took in timings.items():
         out[f"{label}_s"], out[f"{label}_ratio"] = took, took / serial
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", "--size", dest="runs", type=int, default=7, help="job/papermill pairs timed")
-    ap.add_argument("--point-seconds", type=float, default=2.0, help="CPU seconds of one sweep point")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--runs", "--size", dest="runs", type=int, default=7, help="job/papermill pairs timed"
+    )
+    ap.add_argument(
+        "--point-seconds", type=float, default=2.0, help="CPU seconds of one sweep point"
+    )
     ap.add_argument("--only", choices=["job", "sweep"], help="run one of the two parts")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -160,20 +197,36 @@ def main() -> None:
 
         os.chdir(folder)
         mo.init(folder)
-        result: dict[str, object] = {"bench": "jobs", "cpus": os.cpu_count(),
-                                     "load_avg_start": os.getloadavg()[0]}
+        result: dict[str, object] = {
+            "bench": "jobs",
+            "cpus": os.cpu_count(),
+            "load_avg_start": os.getloadavg()[0],
+        }
         if args.only in (None, "job"):
             job = result["job"] = job_overhead(folder, args.runs)
         if args.only in (None, "sweep"):
             loops = calibrate_loops(args.point_seconds)
-            sw = result["sweep"] = {"points": POINTS, "workers": 2, "loops": loops, **sweeps(folder, loops)}
+            sw = result["sweep"] = {
+                "points": POINTS,
+                "workers": 2,
+                "loops": loops,
+                **sweeps(folder, loops),
+            }
         result["load_avg_end"] = os.getloadavg()[0]
         if "job" in result:
-            print(f"job overhead: run_job {job['run_job_median_s']:.3f} s vs papermill {job['papermill_median_s']:.3f} s "
-                  f"= {job['ratio']:.3f}x (target <= 1.15)")
-        for label in ("pool_cold", "pool_warm", "dask_local_cold", "dask_warm") if "sweep" in result else ():
-            print(f"sweep {POINTS} x {sw['point_median_s']:.1f} s, 2 workers, {label}: {sw[label + '_ratio']:.2f}x "
-                  f"serial ({sw[label + '_s']:.1f} s vs {sw['serial_s']:.1f} s; target <= 0.6)")
+            print(
+                f"job overhead: run_job {job['run_job_median_s']:.3f} s vs papermill "
+                f"{job['papermill_median_s']:.3f} s "
+                f"= {job['ratio']:.3f}x (target <= 1.15)"
+            )
+        for label in (
+            ("pool_cold", "pool_warm", "dask_local_cold", "dask_warm") if "sweep" in result else ()
+        ):
+            print(
+                f"sweep {POINTS} x {sw['point_median_s']:.1f} s, 2 workers, {label}: "
+                f"{sw[label + '_ratio']:.2f}x "
+                f"serial ({sw[label + '_s']:.1f} s vs {sw['serial_s']:.1f} s; target <= 0.6)"
+            )
         print(json.dumps(result))
     finally:
         os.chdir(cwd)

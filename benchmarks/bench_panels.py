@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The runs panel on 10,000 runs vs MLflow's search API, and a Voila dashboard vs a bare Voila notebook.
+"""The runs panel on 10,000 runs vs MLflow's search API, and a Voila dashboard vs a bare Voila
+notebook.
 
 1. The same runs (tests/bulk_runs.generate: 20 params, 10 metrics each, seeded) in nbmlops
    (SQLite) and in MLflow (SQLite, peer venv /work/main/.venv-peers). Timed on both sides:
@@ -12,7 +13,8 @@
    Chromium; the goal is at most 1.5x.
 
 Prints a table of times and ratios, then one JSON line.
-Usage: flock /tmp/nbmlops-bench.lock .venv/bin/python benchmarks/bench_panels.py [--runs 10000] [--paints 3]
+Usage: flock /tmp/nbmlops-bench.lock .venv/bin/python benchmarks/bench_panels.py [--runs 10000]
+[--paints 3]
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ for i, run_id in enumerate(data["ids"]):
     for j in range(10):
         key = metric_key(j)
         if key == "loss":
-            metrics += [Metric(key, loss_value(data["accuracy"][i], s), t0 + s, s) for s in range(10)]
+            metrics += [Metric(key, loss_value(data["accuracy"][i], s), t0 + s, s) for s in
+            range(10)]
         else:
-            metrics.append(Metric(key, data["accuracy"][i] if key == "accuracy" else j + data["others"][i][j], t0, 0))
+            metrics.append(Metric(key, data["accuracy"][i] if key == "accuracy" else j +
+            data["others"][i][j], t0, 0))
     client.log_batch(run.info.run_id, metrics=metrics, params=params)
     client.set_terminated(run.info.run_id, end_time=t0 + 30000)
 load_s = time.perf_counter() - t
@@ -75,7 +79,8 @@ def timed(**kw):
 first, rows = timed()
 filt, frows = timed(filter_string="metrics.accuracy > 0.95 and params.model = 'rf'")
 sort, _ = timed(order_by=["metrics.accuracy DESC"])
-print(json.dumps({"version": mlflow.__version__, "load_s": load_s, "first_page_s": first, "rows": rows,
+print(json.dumps({"version": mlflow.__version__, "load_s": load_s, "first_page_s": first, "rows":
+rows,
                   "filter_s": filt, "filter_rows": frows, "sort_s": sort}))
 """
 
@@ -113,8 +118,12 @@ def bench_nbmlops(n: int) -> dict:
             assert len(panel.table.first_rows) == 100
             times.append(time.perf_counter() - t)
         table = panel.table
-        out[size] = {"load_s": load, "first_page_s": statistics.median(times), "state_bytes": panel_state_bytes(table),
-                     "first_rows_bytes": len(json.dumps(table.first_rows))}
+        out[size] = {
+            "load_s": load,
+            "first_page_s": statistics.median(times),
+            "state_bytes": panel_state_bytes(table),
+            "first_rows_bytes": len(json.dumps(table.first_rows)),
+        }
         if size == n:
             filt, sort = [], []
             for _ in range(REPEAT):
@@ -127,7 +136,9 @@ def bench_nbmlops(n: int) -> dict:
                 table.sort = ["-metrics.accuracy"]
                 sort.append(time.perf_counter() - t)
                 table.sort = []
-            out[size].update(filter_s=statistics.median(filt), filter_rows=rows, sort_s=statistics.median(sort))
+            out[size].update(
+                filter_s=statistics.median(filt), filter_rows=rows, sort_s=statistics.median(sort)
+            )
             t = time.perf_counter()
             table.fetch(5000, 100)
             out[size]["scroll_block_s"] = time.perf_counter() - t
@@ -141,8 +152,12 @@ def bench_mlflow(n: int) -> dict | None:
         return None
     folder = tempfile.mkdtemp(prefix="bench-mlflow-")
     log(f"MLflow: logging {n:,} runs (slow: a few minutes)")
-    res = subprocess.run([PEER_PYTHON, "-c", PEER, str(ROOT / "tests"), str(n), folder], capture_output=True,
-                         text=True, check=False)
+    res = subprocess.run(
+        [PEER_PYTHON, "-c", PEER, str(ROOT / "tests"), str(n), folder],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode != 0:
         log(res.stderr[-3000:])
         return None
@@ -150,7 +165,8 @@ def bench_mlflow(n: int) -> dict | None:
 
 
 def bench_voila(paints: int) -> dict:
-    """Median time to first paint of the published dashboard and of a bare notebook with the same chart."""
+    """Median time to first paint of the published dashboard and of a bare notebook with the same
+    chart."""
     import nbformat
     from browser_servers import free_port, jupyter_env, server
     from nbformat.v4 import new_code_cell, new_notebook
@@ -177,31 +193,60 @@ def bench_voila(paints: int) -> dict:
     mo.dashboards.publish("churn", goals)
     trend = overview("churn", goals, store=open_current(readonly=True)).trend["figure"]
     bare = folder / "bare.ipynb"
-    nb = new_notebook(cells=[new_code_cell(f"import plotly.graph_objects as go\ngo.Figure({json.dumps(trend)})")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb = new_notebook(
+        cells=[new_code_cell(f"import plotly.graph_objects as go\ngo.Figure({json.dumps(trend)})")]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nbformat.write(nb, str(bare))
     forget_stores()
     os.environ["MLOPS_HOME"] = str(folder)
     env = jupyter_env(folder / ".scratch", MLOPS_HOME=str(folder))
     results: dict = {"dashboard": [], "bare": []}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox",
-                                                                                 "--disable-gpu"])
-        for name, notebook in (("dashboard", ws.root / "dashboards" / "churn.ipynb"), ("bare", bare)):
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu"],
+        )
+        for name, notebook in (
+            ("dashboard", ws.root / "dashboards" / "churn.ipynb"),
+            ("bare", bare),
+        ):
             port = free_port()
             command, serve_env = voila_command(notebook, port=port, browser=False)
             if name == "bare":  # plain Voila: its own lab template, no nbmlops involved
-                command = [c for c in command if not c.startswith(("--template", "--strip", "--show_tr"))]
-            with server(command, env={**env, "JUPYTER_PATH": serve_env["JUPYTER_PATH"],
-                                      "MLOPS_READONLY": "1"}, cwd=folder, port=port, name=f"bench-{name}") as url:
-                for i in range(paints + 1):  # the first request warms the server up and is not counted
+                command = [
+                    c for c in command if not c.startswith(("--template", "--strip", "--show_tr"))
+                ]
+            with server(
+                command,
+                env={**env, "JUPYTER_PATH": serve_env["JUPYTER_PATH"], "MLOPS_READONLY": "1"},
+                cwd=folder,
+                port=port,
+                name=f"bench-{name}",
+            ) as url:
+                for i in range(
+                    paints + 1
+                ):  # the first request warms the server up and is not counted
                     page = browser.new_page()
-                    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
-                        ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else r.abort())
+                    page.route(
+                        "**/*",
+                        lambda r: (
+                            r.continue_()
+                            if r.request.url.startswith(
+                                ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
+                            )
+                            else r.abort()
+                        ),
+                    )
                     t = time.perf_counter()
                     page.goto(url + "/", timeout=120_000)
-                    page.wait_for_function("() => document.querySelector('.js-plotly-plot .main-svg')",
-                                           timeout=120_000)
+                    page.wait_for_function(
+                        "() => document.querySelector('.js-plotly-plot .main-svg')", timeout=120_000
+                    )
                     if i:
                         results[name].append(time.perf_counter() - t)
                     page.close()
@@ -219,26 +264,48 @@ def main() -> None:
     peer = None if args.no_mlflow else bench_mlflow(args.runs)
     voila = bench_voila(args.paints)
     big, small = ours[args.runs], ours[min(ours)]
-    lines = [f"runs panel, {args.runs:,} runs x 20 params x 10 metrics (SQLite)",
-             f"  first page ready in Python  {big['first_page_s'] * 1000:8.1f} ms",
-             f"  filter round trip           {big['filter_s'] * 1000:8.1f} ms ({big['filter_rows']} rows)",
-             f"  sort round trip             {big['sort_s'] * 1000:8.1f} ms",
-             f"  a scrolled-to block         {big['scroll_block_s'] * 1000:8.1f} ms",
-             f"  first page sent to browser  {big['state_bytes']:,} B at {args.runs:,} runs, "
-             f"{small['state_bytes']:,} B at {min(ours):,} runs"]
+    lines = [
+        f"runs panel, {args.runs:,} runs x 20 params x 10 metrics (SQLite)",
+        f"  first page ready in Python  {big['first_page_s'] * 1000:8.1f} ms",
+        f"  filter round trip           {big['filter_s'] * 1000:8.1f} ms ({big['filter_rows']} "
+        "rows)",
+        f"  sort round trip             {big['sort_s'] * 1000:8.1f} ms",
+        f"  a scrolled-to block         {big['scroll_block_s'] * 1000:8.1f} ms",
+        f"  first page sent to browser  {big['state_bytes']:,} B at {args.runs:,} runs, "
+        f"{small['state_bytes']:,} B at {min(ours):,} runs",
+    ]
     ratios = {}
     if peer:
-        for key, label in (("first_page_s", "first page"), ("filter_s", "filter"), ("sort_s", "sort")):
+        for key, label in (
+            ("first_page_s", "first page"),
+            ("filter_s", "filter"),
+            ("sort_s", "sort"),
+        ):
             ratios[key] = big[key] / peer[key]
-            lines.append(f"  MLflow {peer['version']} search_runs {label:10s} {peer[key] * 1000:8.1f} ms  "
-                         f"-> nbmlops/MLflow {ratios[key]:.2f}x")
+            lines.append(
+                f"  MLflow {peer['version']} search_runs {label:10s} {peer[key] * 1000:8.1f} ms  "
+                f"-> nbmlops/MLflow {ratios[key]:.2f}x"
+            )
     ratios["voila_first_paint"] = voila["dashboard"] / voila["bare"]
-    lines += ["Voila time to first paint (median)",
-              f"  published dashboard {voila['dashboard']:6.2f} s, bare notebook {voila['bare']:6.2f} s "
-              f"-> {ratios['voila_first_paint']:.2f}x (goal <= 1.5x)"]
+    lines += [
+        "Voila time to first paint (median)",
+        f"  published dashboard {voila['dashboard']:6.2f} s, bare notebook {voila['bare']:6.2f} s "
+        f"-> {ratios['voila_first_paint']:.2f}x (goal <= 1.5x)",
+    ]
     print("\n".join(lines))
-    print(json.dumps({"bench": "panels", "runs": args.runs, "nbmlops": ours, "mlflow": peer, "voila": voila,
-                      "ratios": ratios}, default=str))
+    print(
+        json.dumps(
+            {
+                "bench": "panels",
+                "runs": args.runs,
+                "nbmlops": ours,
+                "mlflow": peer,
+                "voila": voila,
+                "ratios": ratios,
+            },
+            default=str,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def bench_nbmlops(root: str, values: np.ndarray, n_runs: int) -> dict:
         history = mo.metric_history(run.id, "loss")
         times.append(time.perf_counter() - t)
     res["history_read_s"] = statistics.median(times)
-    res["history_ok"] = history.steps == list(range(len(vals))) and np.allclose(history.values, vals)
+    res["history_ok"] = history.steps == list(range(len(vals))) and np.allclose(
+        history.values, vals
+    )
 
     rng = np.random.default_rng(1)
     t = time.perf_counter()
@@ -97,7 +99,7 @@ def bench_mlflow(root: str, values: np.ndarray, n_loop: int, n_runs: int) -> dic
         ts = int(time.time() * 1000)
         rest = [Metric("loss", vals[i], ts, i) for i in range(n_loop, len(vals))]
         for k in range(0, len(rest), 1000):
-            client.log_batch(run.info.run_id, metrics=rest[k:k + 1000])
+            client.log_batch(run.info.run_id, metrics=rest[k : k + 1000])
     times = []
     for _ in range(3):
         t = time.perf_counter()
@@ -116,8 +118,9 @@ def bench_mlflow(root: str, values: np.ndarray, n_loop: int, n_runs: int) -> dic
     times = []
     for _ in range(3):
         t = time.perf_counter()
-        found = mlflow.search_runs(filter_string="metrics.m0 > 0.5", order_by=["metrics.m1 DESC"],
-                                   max_results=n_runs + 1)
+        found = mlflow.search_runs(
+            filter_string="metrics.m0 > 0.5", order_by=["metrics.m1 DESC"], max_results=n_runs + 1
+        )
         times.append(time.perf_counter() - t)
     res["query_s"] = statistics.median(times)
     res["query_hits"] = len(found)
@@ -128,14 +131,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", "--size", type=int, default=10_000, help="metric points")
     parser.add_argument("--runs", type=int, default=1_000, help="runs to create and query")
-    parser.add_argument("--mlflow-n", type=int, default=2_000,
-                        help="MLflow log_metric calls timed one by one (about 5 ms each); per-call cost is compared")
+    parser.add_argument(
+        "--mlflow-n",
+        type=int,
+        default=2_000,
+        help="MLflow log_metric calls timed one by one (about 5 ms each); per-call cost is "
+        "compared",
+    )
     args = parser.parse_args()
     values = np.random.default_rng(0).random(args.n)
-    with tempfile.TemporaryDirectory(prefix="bench-nbmlops-") as a, tempfile.TemporaryDirectory(prefix="bench-mlflow-") as b:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-nbmlops-") as a,
+        tempfile.TemporaryDirectory(prefix="bench-mlflow-") as b,
+    ):
         log(f"nbmlops: {args.n} log_metric, history, {args.runs} runs ...")
         ours = bench_nbmlops(a, values, args.runs)
-        log(f"mlflow: {args.mlflow_n} log_metric (per call), history of {args.n}, {args.runs} runs ...")
+        log(
+            f"mlflow: {args.mlflow_n} log_metric (per call), history of {args.n}, {args.runs} "
+            "runs ..."
+        )
         peer = bench_mlflow(b, values, min(args.mlflow_n, args.n), args.runs)
     ratios = {
         "log_metric_per_call": peer["log_metric_per_call_us"] / ours["log_metric_per_call_us"],
@@ -144,18 +158,55 @@ def main() -> None:
         "query": peer["query_s"] / ours["query_s"],
     }
     rows = [
-        ("log_metric, per call", f"{ours['log_metric_per_call_us']:.2f} us", f"{peer['log_metric_per_call_us']:.0f} us", ratios["log_metric_per_call"], ">= 500x"),
-        (f"read {args.n}-point history", f"{ours['history_read_s'] * 1000:.1f} ms", f"{peer['history_read_s'] * 1000:.1f} ms", ratios["history_read"], ">= 10x"),
-        (f"create {args.runs} runs (10 params, 5 metrics)", f"{ours['create_runs_s']:.2f} s", f"{peer['create_runs_s']:.2f} s", ratios["create_runs"], "report"),
-        ("filter + sort over them", f"{ours['query_s'] * 1000:.1f} ms", f"{peer['query_s'] * 1000:.1f} ms", ratios["query"], "report"),
+        (
+            "log_metric, per call",
+            f"{ours['log_metric_per_call_us']:.2f} us",
+            f"{peer['log_metric_per_call_us']:.0f} us",
+            ratios["log_metric_per_call"],
+            ">= 500x",
+        ),
+        (
+            f"read {args.n}-point history",
+            f"{ours['history_read_s'] * 1000:.1f} ms",
+            f"{peer['history_read_s'] * 1000:.1f} ms",
+            ratios["history_read"],
+            ">= 10x",
+        ),
+        (
+            f"create {args.runs} runs (10 params, 5 metrics)",
+            f"{ours['create_runs_s']:.2f} s",
+            f"{peer['create_runs_s']:.2f} s",
+            ratios["create_runs"],
+            "report",
+        ),
+        (
+            "filter + sort over them",
+            f"{ours['query_s'] * 1000:.1f} ms",
+            f"{peer['query_s'] * 1000:.1f} ms",
+            ratios["query"],
+            "report",
+        ),
     ]
     print(f"{'workload':44} {'nbmlops':>12} {'MLflow':>12} {'ratio':>10}  target")
     for name, mine, theirs, ratio, target in rows:
         print(f"{name:44} {mine:>12} {theirs:>12} {ratio:>9.1f}x  {target}")
-    print(f"end_run flush of {args.n} points: {ours['end_run_flush_s'] * 1000:.1f} ms; "
-          f"history complete: nbmlops {ours['history_ok']}, MLflow {peer['history_ok']}; "
-          f"query hits: nbmlops {ours['query_hits']}, MLflow {peer['query_hits']}")
-    print(json.dumps({"bench": "tracking", "n": args.n, "runs": args.runs, "nbmlops": ours, "mlflow": peer, "ratios": ratios}))
+    print(
+        f"end_run flush of {args.n} points: {ours['end_run_flush_s'] * 1000:.1f} ms; "
+        f"history complete: nbmlops {ours['history_ok']}, MLflow {peer['history_ok']}; "
+        f"query hits: nbmlops {ours['query_hits']}, MLflow {peer['query_hits']}"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "tracking",
+                "n": args.n,
+                "runs": args.runs,
+                "nbmlops": ours,
+                "mlflow": peer,
+                "ratios": ratios,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ PEERS = os.environ.get("NBMLOPS_PEERS", str(ROOT.parent / "shared" / "peers"))
 PEER_PYTHON = os.environ.get("PEER_PYTHON", str(ROOT / ".venv-peers" / "bin" / "python"))
 
 if not Path(PEERS, "README.md").exists():
-    sys.exit(f"The peer scripts are not at {PEERS}; set NBMLOPS_PEERS to the folder that holds them.")
+    sys.exit(
+        f"The peer scripts are not at {PEERS}; set NBMLOPS_PEERS to the folder that holds them."
+    )
 if PEERS not in sys.path:
     sys.path.insert(0, PEERS)

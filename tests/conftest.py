@@ -17,10 +17,26 @@ from pathlib import Path
 import pytest
 
 BACKENDS = ["sqlite-local", "sqlite-s3", "postgres-local", "postgres-s3"]
-ENV_VARS = ("MLOPS_HOME", "MLOPS_DB_URL", "MLOPS_OBJECTS_URL", "MLOPS_READONLY_DB_URL", "MLOPS_RUN_ID",
-            "MLOPS_NOTEBOOK", "MLOPS_READONLY", "JPY_SESSION_NAME")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ENV_VARS = (
+    "MLOPS_HOME",
+    "MLOPS_DB_URL",
+    "MLOPS_OBJECTS_URL",
+    "MLOPS_READONLY_DB_URL",
+    "MLOPS_RUN_ID",
+    "MLOPS_NOTEBOOK",
+    "MLOPS_READONLY",
+    "JPY_SESSION_NAME",
+)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _reset_process_state() -> None:
@@ -50,16 +66,20 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def pg_admin_url() -> str:
     url = os.environ.get("MLOPS_TEST_PG_URL")
     if not url:
-        pytest.fail("PostgreSQL tests need MLOPS_TEST_PG_URL: run them with `make test` or "
-                    "`tools/with-services .venv/bin/pytest ...`.")
+        pytest.fail(
+            "PostgreSQL tests need MLOPS_TEST_PG_URL: run them with `make test` or "
+            "`tools/with-services .venv/bin/pytest ...`."
+        )
     return url
 
 
 def s3_endpoint() -> str:
     url = os.environ.get("MLOPS_TEST_S3_ENDPOINT")
     if not url:
-        pytest.fail("S3 tests need MLOPS_TEST_S3_ENDPOINT: run them with `make test` or "
-                    "`tools/with-services .venv/bin/pytest ...`.")
+        pytest.fail(
+            "S3 tests need MLOPS_TEST_S3_ENDPOINT: run them with `make test` or "
+            "`tools/with-services .venv/bin/pytest ...`."
+        )
     return url
 
 
@@ -178,7 +198,11 @@ def ip(workspace):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyped-def]
     """pytest-playwright: Debian's Chromium, never a downloaded browser."""
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_ARGS,
+    }
 
 
 @pytest.fixture
@@ -186,8 +210,12 @@ def local_page(page):  # type: ignore[no-untyped-def]
     """A Playwright page that can only reach loopback (Voila asks a CDN for icons)."""
     page.route(
         "**/*",
-        lambda route: route.continue_()
-        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
-        else route.abort(),
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(
+                ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
+            )
+            else route.abort()
+        ),
     )
     return page

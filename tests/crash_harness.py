@@ -1,4 +1,5 @@
-"""SIGKILL a process at random moments while it writes; then prove nothing committed was lost or half-written.
+"""SIGKILL a process at random moments while it writes; then prove nothing committed was lost or
+half-written.
 
 A *workload* is one kind of write a process repeats (log metrics, log
 artifacts, start and end runs, record evaluations; later: commit data
@@ -80,7 +81,8 @@ def workload(name: str) -> Callable[[Step], Workload]:
 
 
 class Journal:
-    """Append-only record of what a child saw committed; one JSON line per entry, survives SIGKILL."""
+    """Append-only record of what a child saw committed; one JSON line per entry, survives
+    SIGKILL."""
 
     def __init__(self, fd: int, workload: str) -> None:
         self.fd, self.workload = fd, workload
@@ -90,7 +92,8 @@ class Journal:
 
 
 def read_journal(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """Entries per workload (a torn last line, impossible for small writes but cheap to allow, is skipped)."""
+    """Entries per workload (a torn last line, impossible for small writes but cheap to allow, is
+    skipped)."""
     by_workload: dict[str, list[dict[str, Any]]] = {}
     for line in path.read_text().splitlines():
         try:
@@ -101,11 +104,20 @@ def read_journal(path: Path) -> dict[str, list[dict[str, Any]]]:
     return by_workload
 
 
-def _child(root: str, journal: str, names: list[str], seed: int, env: dict[str, str], ready,  # type: ignore[no-untyped-def]
-           modules: list[str]) -> None:
+def _child(
+    root: str,
+    journal: str,
+    names: list[str],
+    seed: int,
+    env: dict[str, str],
+    ready,  # type: ignore[no-untyped-def]
+    modules: list[str],
+) -> None:
     import importlib
 
-    for module in modules:  # preloaded when this forkserver started with them; an earlier one may not have
+    for (
+        module
+    ) in modules:  # preloaded when this forkserver started with them; an earlier one may not have
         importlib.import_module(module)
     for var in [v for v in os.environ if v.startswith("MLOPS_")]:
         del os.environ[var]  # the forkserver's environment is older than the test's
@@ -115,7 +127,9 @@ def _child(root: str, journal: str, names: list[str], seed: int, env: dict[str, 
     rng = random.Random(seed)
     fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     state: dict[str, Any] = {"seed": seed}
-    store = mo.Workspace.find().store()  # connect and reach the object store before the clock starts
+    store = (
+        mo.Workspace.find().store()
+    )  # connect and reach the object store before the clock starts
     store.objects.exists("0" * 64)
     ready.send(True)
     while True:
@@ -145,9 +159,19 @@ def forkserver(modules: list[str]) -> Any:
     return ctx
 
 
-def crash(root: Path, names: list[str], *, kills: int, seed: int, max_delay: float = 0.5, min_delay: float = 0.0,
-          env: dict[str, str] | None = None, modules: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Start a writer, let it work ``min_delay`` to ``max_delay`` seconds, SIGKILL it; ``kills`` times. Returns the journal."""
+def crash(
+    root: Path,
+    names: list[str],
+    *,
+    kills: int,
+    seed: int,
+    max_delay: float = 0.5,
+    min_delay: float = 0.0,
+    env: dict[str, str] | None = None,
+    modules: list[str] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Start a writer, let it work ``min_delay`` to ``max_delay`` seconds, SIGKILL it; ``kills``
+    times. Returns the journal."""
     unknown = set(names) - set(WORKLOADS)
     assert not unknown, f"unknown workloads {unknown}"
     ctx = forkserver(modules or [])
@@ -156,13 +180,25 @@ def crash(root: Path, names: list[str], *, kills: int, seed: int, max_delay: flo
     child_env = {"MLOPS_FLUSH_INTERVAL": "0.02", "MLOPS_USER": "crasher", **(env or {})}
     for k in range(kills):
         parent_end, child_end = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(str(root), str(journal), names, seed * 1000 + k, child_env, child_end,
-                                                        modules or []))
+        process = ctx.Process(
+            target=_child,
+            args=(
+                str(root),
+                str(journal),
+                names,
+                seed * 1000 + k,
+                child_env,
+                child_end,
+                modules or [],
+            ),
+        )
         process.start()
         assert parent_end.poll(120), "the writer did not start"
         parent_end.recv()
         time.sleep(rng.uniform(min_delay, max_delay))
-        assert process.is_alive(), f"writer {k} died before it was killed (exit code {process.exitcode})"
+        assert process.is_alive(), (
+            f"writer {k} died before it was killed (exit code {process.exitcode})"
+        )
         os.kill(process.pid, signal.SIGKILL)
         process.join()
         assert process.exitcode == -signal.SIGKILL
@@ -178,7 +214,8 @@ def metric_value(step: int) -> float:
 
 @workload("metrics")
 def log_metrics(journal: Journal, rng: random.Random, state: dict[str, Any]) -> None:
-    """Log batches of points (flushed in the background every 20 ms); sometimes flush, sometimes end the run."""
+    """Log batches of points (flushed in the background every 20 ms); sometimes flush, sometimes
+    end the run."""
     if "metrics_run" not in state:
         state["metrics_run"] = mo.start_run(name="crash-metrics")
         state["next_step"] = 0
@@ -211,19 +248,31 @@ def _check_metrics(store: Any, entries: list[dict[str, Any]]) -> None:
             ended[e["run"]] = e["ended"]
     with store.read() as conn:
         for run_id, at_least in flushed.items():
-            rows = conn.execute(select(meta.metrics.c.step, meta.metrics.c.value).where(meta.metrics.c.run_id == run_id)
-                                .order_by(meta.metrics.c.step)).all()
+            rows = conn.execute(
+                select(meta.metrics.c.step, meta.metrics.c.value)
+                .where(meta.metrics.c.run_id == run_id)
+                .order_by(meta.metrics.c.step)
+            ).all()
             steps = [s for s, _ in rows]
-            assert steps == list(range(len(steps))), f"run {run_id[:8]}: points missing in the middle or doubled"
-            assert len(steps) >= at_least, f"run {run_id[:8]}: {at_least} points were flushed, {len(steps)} stored"
+            assert steps == list(range(len(steps))), (
+                f"run {run_id[:8]}: points missing in the middle or doubled"
+            )
+            assert len(steps) >= at_least, (
+                f"run {run_id[:8]}: {at_least} points were flushed, {len(steps)} stored"
+            )
             assert [v for _, v in rows] == [metric_value(s) for s in steps]
             if run_id in ended:
                 assert len(steps) == ended[run_id]
             if steps:
-                latest = conn.execute(select(meta.latest_metrics).where(meta.latest_metrics.c.run_id == run_id)).one()
+                latest = conn.execute(
+                    select(meta.latest_metrics).where(meta.latest_metrics.c.run_id == run_id)
+                ).one()
                 assert (latest.count, latest.step) == (len(steps), steps[-1])
-            status = conn.execute(select(meta.runs.c.status).where(meta.runs.c.id == run_id)).scalar_one()
-            # killed between ending the run and writing the journal: FINISHED but not journaled as ended
+            status = conn.execute(
+                select(meta.runs.c.status).where(meta.runs.c.id == run_id)
+            ).scalar_one()
+            # killed between ending the run and writing the journal: FINISHED but not journaled as
+            # ended
             assert status == "FINISHED" if run_id in ended else status in ("KILLED", "FINISHED")
 
 
@@ -239,7 +288,11 @@ def log_artifacts(journal: Journal, rng: random.Random, state: dict[str, Any]) -
         state["artifacts"] = 0
     run = state["artifact_run"]
     state["artifacts"] += 1
-    seed, size, mode = rng.getrandbits(32), rng.randint(1, 64 << 10), rng.choice(["bytes", "file", "folder"])
+    seed, size, mode = (
+        rng.getrandbits(32),
+        rng.randint(1, 64 << 10),
+        rng.choice(["bytes", "file", "folder"]),
+    )
     name = f"a{state['artifacts']}"
     if mode == "bytes":
         run.log_artifact(artifact_bytes(seed, size), name)
@@ -255,7 +308,9 @@ def log_artifacts(journal: Journal, rng: random.Random, state: dict[str, Any]) -
             (scratch / "x.bin").write_bytes(artifact_bytes(seed, size))
             (scratch / "y.bin").write_bytes(artifact_bytes(seed + 1, 100))
             run.log_artifact(scratch, name)
-            journal.record(run=run.id, files={f"{name}/x.bin": [seed, size], f"{name}/y.bin": [seed + 1, 100]})
+            journal.record(
+                run=run.id, files={f"{name}/x.bin": [seed, size], f"{name}/y.bin": [seed + 1, 100]}
+            )
 
 
 @log_artifacts.checker
@@ -279,7 +334,10 @@ def _check_runs(store: Any, entries: list[dict[str, Any]]) -> None:
     for e in entries:
         detail = mo.get_run(e["run"], store=store)
         assert detail.run["status"] == "FINISHED"
-        assert {p["key"]: p["value"] for p in detail.params} == {"value": e["value"], "kind": "crash"}
+        assert {p["key"]: p["value"] for p in detail.params} == {
+            "value": e["value"],
+            "kind": "crash",
+        }
         assert detail.tags == {"value": str(e["value"])}
 
 
@@ -290,7 +348,9 @@ def record_evaluations(journal: Journal, rng: random.Random, state: dict[str, An
 
     seed = rng.getrandbits(32)
     report = {"seed": seed, "values": random.Random(seed).sample(range(10_000), 50)}
-    eid = record_evaluation("slices", subject={"seed": seed}, summary={"n": 50}, report=report, run_id=None)
+    eid = record_evaluation(
+        "slices", subject={"seed": seed}, summary={"n": 50}, report=report, run_id=None
+    )
     journal.record(id=eid, seed=seed)
 
 
@@ -300,14 +360,18 @@ def _check_evaluations(store: Any, entries: list[dict[str, Any]]) -> None:
 
     for e in entries:
         report = get_evaluation(e["id"], store=store).report
-        assert report == {"seed": e["seed"], "values": random.Random(e["seed"]).sample(range(10_000), 50)}
+        assert report == {
+            "seed": e["seed"],
+            "values": random.Random(e["seed"]).sample(range(10_000), 50),
+        }
 
 
 # ---------------------------------------------------------------- after the kills
 
 
 def check_store(store: Any, journal: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
-    """Everything journaled reads back, nothing is damaged or half-written, and gc keeps it that way."""
+    """Everything journaled reads back, nothing is damaged or half-written, and gc keeps it that
+    way."""
     from sqlalchemy import func, select
 
     from nbmlops.maintenance.integrity import fsck, gc
@@ -318,22 +382,44 @@ def check_store(store: Any, journal: dict[str, list[dict[str, Any]]]) -> dict[st
     report = fsck(store=store)
     assert report.passed, report.problems
     with store.read() as conn:
-        statuses = dict(conn.execute(select(meta.runs.c.status, func.count()).group_by(meta.runs.c.status)).all())
+        statuses = dict(
+            conn.execute(
+                select(meta.runs.c.status, func.count()).group_by(meta.runs.c.status)
+            ).all()
+        )
         run_ids = set(conn.execute(select(meta.runs.c.id)).scalars())
-        started = set(conn.execute(select(meta.audit_events.c.entity_id).where(meta.audit_events.c.action == "run.start")).scalars())
-        series = conn.execute(select(meta.metrics.c.run_id, func.count(), func.min(meta.metrics.c.step),
-                                     func.max(meta.metrics.c.step), func.count(func.distinct(meta.metrics.c.step)))
-                              .group_by(meta.metrics.c.run_id)).all()
+        started = set(
+            conn.execute(
+                select(meta.audit_events.c.entity_id).where(
+                    meta.audit_events.c.action == "run.start"
+                )
+            ).scalars()
+        )
+        series = conn.execute(
+            select(
+                meta.metrics.c.run_id,
+                func.count(),
+                func.min(meta.metrics.c.step),
+                func.max(meta.metrics.c.step),
+                func.count(func.distinct(meta.metrics.c.step)),
+            ).group_by(meta.metrics.c.run_id)
+        ).all()
     assert "RUNNING" not in statuses, "a run of a killed process still says RUNNING"
     assert run_ids == started, "a run row without its audit event, or the reverse"
     for run_id, count, low, high, distinct in series:  # every batch is all or nothing
-        assert (low, high, distinct) == (0, count - 1, count), f"run {run_id[:8]} has a torn metric series"
+        assert (low, high, distinct) == (0, count - 1, count), (
+            f"run {run_id[:8]} has a torn metric series"
+        )
     for name, entries in journal.items():
         WORKLOADS[name].check(store, entries)  # type: ignore[misc]
     collected = gc(grace=0, store=store)
     assert fsck(store=store).passed
     for name, entries in journal.items():
         WORKLOADS[name].check(store, entries)  # type: ignore[misc]
-    return {"run_rows": len(run_ids), "objects": report.objects, "orphans_collected": len(collected.removed),
-            "temporaries_collected": collected.temporaries, **{n: len(e) for n, e in journal.items()}}
-
+    return {
+        "run_rows": len(run_ids),
+        "objects": report.objects,
+        "orphans_collected": len(collected.removed),
+        "temporaries_collected": collected.temporaries,
+        **{n: len(e) for n, e in journal.items()},
+    }

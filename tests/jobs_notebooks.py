@@ -28,7 +28,8 @@ print("cwd", os.getcwd())
 score = 1 / (1 + C) if penalty == "l2" else 1 / (2 + C)
 for i in range(n_points):
     mo.log_metric("loss", 1 / (i + 1))
-mo.log_metrics({"score": score, "C_seen": C, "malloc_fixed": "MALLOC_TRIM_THRESHOLD_" in os.environ})
+mo.log_metrics({"score": score, "C_seen": C, "malloc_fixed": "MALLOC_TRIM_THRESHOLD_" in
+os.environ})
 print("score", score)""",
     """if die:
     os._exit(3)
@@ -49,7 +50,13 @@ mo.log_metric("inner", score * 2)""",
 ]
 
 
-def write_notebook(path: Path, parameters: str | None, cells: list[str], *, tags: dict[int, list[str]] | None = None) -> Path:
+def write_notebook(
+    path: Path,
+    parameters: str | None,
+    cells: list[str],
+    *,
+    tags: dict[int, list[str]] | None = None,
+) -> Path:
     """A notebook with a ``parameters`` cell (unless ``None``) followed by ``cells``."""
     nb = new_notebook()
     if parameters is not None:
@@ -62,7 +69,11 @@ def write_notebook(path: Path, parameters: str | None, cells: list[str], *, tags
         if tags and i in tags:
             cell.metadata["tags"] = tags[i]
         nb.cells.append(cell)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path

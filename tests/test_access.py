@@ -1,4 +1,5 @@
-"""Access: credentials never leak, artifact names never leave the store, read-only connections cannot write."""
+"""Access: credentials never leak, artifact names never leave the store, read-only connections
+cannot write."""
 
 from __future__ import annotations
 
@@ -34,13 +35,16 @@ def everything_stored(store) -> str:
 
 @pytest.mark.postgres
 def test_a_database_password_appears_nowhere(pg_url, tmp_path, monkeypatch, cli, caplog, ip):
-    """The test server trusts every login, so a URL with a password works and any leak can be searched for."""
+    """The test server trusts every login, so a URL with a password works and any leak can be
+    searched for."""
     url = pg_url.replace("postgres@", f"postgres:{SECRET}@")
     here = tmp_path / "pg"  # tmp_path itself is the SQLite workspace of the ip fixture
     here.mkdir()
     monkeypatch.chdir(here)
     caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # set_level restores them after the test
+    caplog.set_level(
+        logging.INFO, logger="sqlalchemy.engine"
+    )  # set_level restores them after the test
     caplog.set_level(logging.DEBUG, logger="sqlalchemy.pool")
     notebook = here / "n.ipynb"
     notebook.write_text(json.dumps({"cells": [{"source": f"mo.init(db_url='{url}')"}]}))
@@ -56,13 +60,29 @@ def test_a_database_password_appears_nowhere(pg_url, tmp_path, monkeypatch, cli,
     except ConnectionError:
         pass
     store = mo.Workspace.find().store()
-    shown += [cli("runs", "list"), cli("runs", "show", mo.list_runs().runs[0]["id"]), cli("fsck"), cli("audit", "log")]
-    shown.append(cli("init", "--db-url", url.replace("/t_", "/other_")))  # an error that prints the URL
+    shown += [
+        cli("runs", "list"),
+        cli("runs", "show", mo.list_runs().runs[0]["id"]),
+        cli("fsck"),
+        cli("audit", "log"),
+    ]
+    shown.append(
+        cli("init", "--db-url", url.replace("/t_", "/other_"))
+    )  # an error that prints the URL
     printed = "\n".join(r.stdout + r.stderr for r in shown) + repr(store) + repr(Workspace.find())
     assert "***" in printed
-    for place, content in (("output", printed), ("logs", caplog.text), ("store", everything_stored(store))):
+    for place, content in (
+        ("output", printed),
+        ("logs", caplog.text),
+        ("store", everything_stored(store)),
+    ):
         assert SECRET not in content, f"the password leaked into the {place}"
-    assert mo.get_run(mo.list_runs(filter="attributes.name = 'failing'").runs[0]["id"]).run["error"].count("***") == 1
+    assert (
+        mo.get_run(mo.list_runs(filter="attributes.name = 'failing'").runs[0]["id"])
+        .run["error"]
+        .count("***")
+        == 1
+    )
 
 
 def test_unreachable_servers_name_the_url_without_its_password(tmp_path, monkeypatch):
@@ -73,14 +93,23 @@ def test_unreachable_servers_name_the_url_without_its_password(tmp_path, monkeyp
         'objects_url = "s3://bucket/objects"\n'
         f'[objects_options]\nkey = "AKIDEXAMPLE"\nsecret = "{SECRET}"\n'
         'client_kwargs = {endpoint_url = "http://127.0.0.1:9"}\n'
-        'config_kwargs = {retries = {max_attempts = 1}, connect_timeout = 1}\n'
+        "config_kwargs = {retries = {max_attempts = 1}, connect_timeout = 1}\n"
     )
     with pytest.raises(StoreUnavailable) as db_error:
         mo.status()
     assert "ada:***@127.0.0.1:9" in str(db_error.value) and SECRET not in str(db_error.value)
-    objects = Workspace(tmp_path, Config(objects_url="s3://bucket/objects", objects_options={
-        "key": "AKIDEXAMPLE", "secret": SECRET, "client_kwargs": {"endpoint_url": "http://127.0.0.1:9"},
-        "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1}}))
+    objects = Workspace(
+        tmp_path,
+        Config(
+            objects_url="s3://bucket/objects",
+            objects_options={
+                "key": "AKIDEXAMPLE",
+                "secret": SECRET,
+                "client_kwargs": {"endpoint_url": "http://127.0.0.1:9"},
+                "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1},
+            },
+        ),
+    )
     from nbmlops.store.objects import ObjectStore
 
     store = ObjectStore(objects.objects_url, objects.config.objects_options)
@@ -93,8 +122,21 @@ def test_unreachable_servers_name_the_url_without_its_password(tmp_path, monkeyp
 # ---------------------------------------------------------------- artifact names
 
 
-ESCAPES = ["../evil.txt", "a/../../evil.txt", "/etc/passwd", "C:\\evil.txt", "C:evil", "a\x00b", "x" * 513,
-           "./a", "a//b", "", " padded", "caf\udce9.txt", "a\\b"]
+ESCAPES = [
+    "../evil.txt",
+    "a/../../evil.txt",
+    "/etc/passwd",
+    "C:\\evil.txt",
+    "C:evil",
+    "a\x00b",
+    "x" * 513,
+    "./a",
+    "a//b",
+    "",
+    " padded",
+    "caf\udce9.txt",
+    "a\\b",
+]
 
 
 @pytest.mark.parametrize("name", ESCAPES, ids=[repr(n)[:20] for n in ESCAPES])
@@ -119,9 +161,17 @@ def test_stored_names_never_become_paths(store, tmp_path):
     with mo.start_run(name="paths") as run:
         run.log_artifact(folder, "nested")
         run.log_artifact(b"z", "x/y/z.bin")
-    layout = sorted(p.relative_to(store.objects.root).as_posix() for p in Path(store.objects.root).rglob("*") if p.is_file())
+    layout = sorted(
+        p.relative_to(store.objects.root).as_posix()
+        for p in Path(store.objects.root).rglob("*")
+        if p.is_file()
+    )
     assert all(len(p.split("/")[0]) == 2 and len(p.split("/")[1]) == 62 for p in layout), layout
-    assert {a["name"] for a in mo.get_run(run.id).artifacts} == {"nested/a/b/c.txt", "nested/outside.txt", "x/y/z.bin"}
+    assert {a["name"] for a in mo.get_run(run.id).artifacts} == {
+        "nested/a/b/c.txt",
+        "nested/outside.txt",
+        "x/y/z.bin",
+    }
 
 
 def test_a_folder_with_a_non_utf8_file_name_stores_nothing(store, tmp_path):
@@ -141,7 +191,10 @@ def test_a_folder_with_a_non_utf8_file_name_stores_nothing(store, tmp_path):
 
 
 def counts(conn) -> dict[str, int]:
-    return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in meta.metadata.sorted_tables}
+    return {
+        t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+        for t in meta.metadata.sorted_tables
+    }
 
 
 def _seed_one_run():
@@ -162,9 +215,15 @@ def _try_writes(store) -> list[type]:
         raised.append(PermissionDenied)
     from nbmlops.store.database import connection
 
-    with pytest.raises(PermissionDenied), connection(store.engine, write=True, url=store.db_url) as conn:
+    with (
+        pytest.raises(PermissionDenied),
+        connection(store.engine, write=True, url=store.db_url) as conn,
+    ):
         conn.execute(insert(meta.tags).values(run_id=store_run_id(store), key="x", value="y"))
-    with pytest.raises(PermissionDenied), connection(store.engine, write=True, url=store.db_url) as conn:
+    with (
+        pytest.raises(PermissionDenied),
+        connection(store.engine, write=True, url=store.db_url) as conn,
+    ):
         store.audit(conn, "run.tags", "run", "forged")
     return raised
 
@@ -194,9 +253,20 @@ def test_postgres_dashboard_role_reads_and_cannot_write(pg_url, tmp_path, monkey
     role = "dashboards_" + tmp_path.name[-8:].replace("-", "_").lower()
     database = pg_url.rsplit("/", 1)[1]
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    sql = (Path(__file__).parents[1] / "docs" / "readonly-role.md").read_text().split("```sql")[1].split("```")[0]
+    sql = (
+        (Path(__file__).parents[1] / "docs" / "readonly-role.md")
+        .read_text()
+        .split("```sql")[1]
+        .split("```")[0]
+    )
     with admin.connect() as conn:
-        conn.execute(text(sql.replace("dashboards", role).replace("mlops", database).replace(":'password'", "'pw'")))
+        conn.execute(
+            text(
+                sql.replace("dashboards", role)
+                .replace("mlops", database)
+                .replace(":'password'", "'pw'")
+            )
+        )
         before = counts(conn)
     readonly_url = pg_url.replace("postgres@", f"{role}:pw@")
     config = tmp_path / ".mlops" / "config.toml"
@@ -206,7 +276,10 @@ def test_postgres_dashboard_role_reads_and_cannot_write(pg_url, tmp_path, monkey
     readonly = Workspace.find(readonly=True).store()
     assert readonly.db_url == readonly_url
     assert mo.get_run(run.id, store=readonly).metrics[0]["last"] == 0.9
-    assert mo.verify_audit(store=readonly).passed and mo.audit_log(store=readonly).total == before["audit_events"]
+    assert (
+        mo.verify_audit(store=readonly).passed
+        and mo.audit_log(store=readonly).total == before["audit_events"]
+    )
     _try_writes(readonly)
     # the role itself refuses writes, even to a process that does not know it is read-only
     unaware = Workspace(tmp_path, Config(db_url=readonly_url)).store()
@@ -216,9 +289,13 @@ def test_postgres_dashboard_role_reads_and_cannot_write(pg_url, tmp_path, monkey
         mo.tag_run(run.id, {"x": "y"}, store=unaware)
     from nbmlops.store.database import connection
 
-    with pytest.raises(PermissionDenied, match="this role may only read"), \
-            connection(unaware.engine, write=True, url=unaware.db_url) as conn:
-        conn.execute(text("SET TRANSACTION READ WRITE"))  # a hostile client lifts the read-only default
+    with (
+        pytest.raises(PermissionDenied, match="this role may only read"),
+        connection(unaware.engine, write=True, url=unaware.db_url) as conn,
+    ):
+        conn.execute(
+            text("SET TRANSACTION READ WRITE")
+        )  # a hostile client lifts the read-only default
         conn.execute(insert(meta.tags).values(run_id=run.id, key="x", value="y"))
     with admin.connect() as conn:
         assert counts(conn) == before

@@ -1,4 +1,5 @@
-"""The audit trail: every write path appends an event, tampering is named, the log filters and pages.
+"""The audit trail: every write path appends an event, tampering is named, the log filters and
+pages.
 
 Tampering is done with plain SQL, the way someone with database access would.
 """
@@ -45,20 +46,27 @@ def head(store):
 
 # ---------------------------------------------------------------- every write path appends an event
 
+
 def _overwrite(ctx):
     ctx["run"].log_artifact(b"v2", "model.bin", overwrite=True)
 
 
 def _reap(ctx):
     code = "import os, nbmlops as mo; mo.start_run(name='doomed'); os._exit(0)"
-    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(SRC.parent)})
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(SRC.parent)}
+    )
     mo.list_runs()
 
 
 def _resume(ctx):
     run = ctx["run"]
     with run.store.write() as conn:
-        conn.execute(update(meta.runs).where(meta.runs.c.id == run.id).values(status="KILLED", error=tracking.REAPED))
+        conn.execute(
+            update(meta.runs)
+            .where(meta.runs.c.id == run.id)
+            .values(status="KILLED", error=tracking.REAPED)
+        )
     tracking._tick.last = 0.0
     tracking._tick()
 
@@ -76,18 +84,36 @@ AUDITED_WRITES = [
     ("log params", lambda ctx: ctx["run"].log_params(C=0.5, penalty="l2"), [("run.params", "run")]),
     ("log a param again (no change)", lambda ctx: ctx["run"].log_params(C=0.5), []),
     ("set tags", lambda ctx: ctx["run"].set_tags(team="risk"), [("run.tags", "run")]),
-    ("tag a finished run from the CLI", lambda ctx: ctx["cli"]("runs", "tag", ctx["run"].id, "ok=yes"), [("run.tags", "run")]),
+    (
+        "tag a finished run from the CLI",
+        lambda ctx: ctx["cli"]("runs", "tag", ctx["run"].id, "ok=yes"),
+        [("run.tags", "run")],
+    ),
     ("add a note", lambda ctx: ctx["run"].note("looks good"), [("run.note", "run")]),
-    ("log an artifact", lambda ctx: ctx["run"].log_artifact(b"v1", "model.bin"), [("run.artifact", "run")]),
-    ("log a folder", lambda ctx: ctx["run"].log_artifact(ctx["folder"]), [("run.artifact", "run")] * 2),
+    (
+        "log an artifact",
+        lambda ctx: ctx["run"].log_artifact(b"v1", "model.bin"),
+        [("run.artifact", "run")],
+    ),
+    (
+        "log a folder",
+        lambda ctx: ctx["run"].log_artifact(ctx["folder"]),
+        [("run.artifact", "run")] * 2,
+    ),
     ("overwrite an artifact", _overwrite, [("run.artifact", "run")]),
-    ("record an evaluation", lambda ctx: record_evaluation("bias", subject={}, summary={}, report={}),
-     [("evaluation.record", "evaluation")]),
+    (
+        "record an evaluation",
+        lambda ctx: record_evaluation("bias", subject={}, summary={}, report={}),
+        [("evaluation.record", "evaluation")],
+    ),
     ("revive a wrongly reaped run", _resume, [("run.resumed", "run")]),
     ("end a run", lambda ctx: ctx["run"].end(), [("run.end", "run")]),
     ("reap a run whose process died", _reap, [("run.start", "run"), ("run.killed", "run")]),
-    ("mlops run -- a command", lambda ctx: ctx["cli"]("run", "--", sys.executable, "-c", "pass"),
-     [("run.start", "run"), ("run.end", "run")]),
+    (
+        "mlops run -- a command",
+        lambda ctx: ctx["cli"]("run", "--", sys.executable, "-c", "pass"),
+        [("run.start", "run"), ("run.end", "run")],
+    ),
     ("gc removes objects", _gc, [("objects.gc", "objects")]),
 ]
 
@@ -116,8 +142,12 @@ def _own_calls(function: ast.AST) -> set[str]:
         if isinstance(node, ast.With):
             for item in node.items:
                 call = item.context_expr
-                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
-                        and call.func.attr == "write" and not call.args:
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "write"
+                    and not call.args
+                ):
                     found.add("transaction")
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             found.add(node.func.attr)
@@ -128,16 +158,20 @@ def _own_calls(function: ast.AST) -> set[str]:
 
 
 def test_no_write_transaction_goes_unaudited():
-    """Every function that opens a write transaction appends an audit event, or is listed here with why."""
+    """Every function that opens a write transaction appends an audit event, or is listed here
+    with why."""
     exempt = {
-        "buffer.py:write_points.transaction": "metric points: thousands a second; their run's start and end are audited",
+        "buffer.py:write_points.transaction": "metric points: thousands a second; their run's "
+        "start and end are audited",
     }
     functions = {}
 
     def visit(node, module, names):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                functions[(module, child.name, f"{module}:{'.'.join([*names, child.name])}")] = _own_calls(child)
+                functions[(module, child.name, f"{module}:{'.'.join([*names, child.name])}")] = (
+                    _own_calls(child)
+                )
                 visit(child, module, [*names, child.name])
             elif isinstance(child, ast.ClassDef):
                 visit(child, module, [*names, child.name])
@@ -151,19 +185,29 @@ def test_no_write_transaction_goes_unaudited():
         if not more:
             break
         auditing |= more
-    unaudited = [full for (_, _, full), calls in functions.items()
-                 if "transaction" in calls and not calls & auditing and full not in exempt]
+    unaudited = [
+        full
+        for (_, _, full), calls in functions.items()
+        if "transaction" in calls and not calls & auditing and full not in exempt
+    ]
     assert unaudited == []
 
 
 def test_events_are_append_only_in_the_api():
-    """Nothing in the package updates or deletes audit events; only store/audit_chain.py moves the head."""
+    """Nothing in the package updates or deletes audit events; only store/audit_chain.py moves
+    the head."""
     offenders = []
     for path in sorted(SRC.rglob("*.py")):
         source = path.read_text()
         rel = str(path.relative_to(SRC))
-        for pattern in ("update(audit_events", "delete(audit_events", "audit_events.delete", "audit_events.update",
-                        "DELETE FROM audit", "UPDATE audit"):
+        for pattern in (
+            "update(audit_events",
+            "delete(audit_events",
+            "audit_events.delete",
+            "audit_events.update",
+            "DELETE FROM audit",
+            "UPDATE audit",
+        ):
             if pattern in source:
                 offenders.append(f"{rel}: {pattern}")
         if "update(audit_head" in source and rel != "store/audit_chain.py":
@@ -197,7 +241,11 @@ def _swap(store, a, b):
     ra, rb = _row(store, a), _row(store, b)
     with store.write() as conn:
         for seq, row in ((a, rb), (b, ra)):
-            conn.execute(update(EVENTS).where(EVENTS.c.seq == seq).values({k: v for k, v in row.items() if k != "seq"}))
+            conn.execute(
+                update(EVENTS)
+                .where(EVENTS.c.seq == seq)
+                .values({k: v for k, v in row.items() if k != "seq"})
+            )
 
 
 def _rehash_from(store, start, edit):
@@ -210,9 +258,21 @@ def _rehash_from(store, start, edit):
                 r.update(edit)
             if r["seq"] >= start:
                 r["prev_hash"] = prev
-                r["hash"] = event_hash(r["seq"], r["ts"], r["username"], r["action"], r["entity_type"],
-                                       r["entity_id"], r["payload"], prev)
-                changes = {"prev_hash": r["prev_hash"], "hash": r["hash"], **(edit if r["seq"] == start else {})}
+                r["hash"] = event_hash(
+                    r["seq"],
+                    r["ts"],
+                    r["username"],
+                    r["action"],
+                    r["entity_type"],
+                    r["entity_id"],
+                    r["payload"],
+                    prev,
+                )
+                changes = {
+                    "prev_hash": r["prev_hash"],
+                    "hash": r["hash"],
+                    **(edit if r["seq"] == start else {}),
+                }
                 conn.execute(update(EVENTS).where(EVENTS.c.seq == r["seq"]).values(changes))
             prev = r["hash"]
         conn.execute(update(meta.audit_head).values(hash=prev))
@@ -228,8 +288,16 @@ def _truncate(store, keep):
 def _forge_append(store):
     last = _row(store, N)
     forged = {**last, "seq": N + 1, "action": "run.end", "prev_hash": last["hash"]}
-    forged["hash"] = event_hash(N + 1, forged["ts"], forged["username"], forged["action"], forged["entity_type"],
-                                forged["entity_id"], forged["payload"], forged["prev_hash"])
+    forged["hash"] = event_hash(
+        N + 1,
+        forged["ts"],
+        forged["username"],
+        forged["action"],
+        forged["entity_type"],
+        forged["entity_id"],
+        forged["payload"],
+        forged["prev_hash"],
+    )
     with store.write() as conn:
         conn.execute(insert(EVENTS).values(forged))
 
@@ -238,6 +306,7 @@ def _sql(statement):
     def tamper(store):
         with store.write() as conn:
             conn.execute(statement)
+
     return tamper
 
 
@@ -245,32 +314,67 @@ def _where(seq):
     return EVENTS.c.seq == seq
 
 
-# (what, the tampering, the first bad event verify must name, whether it needs the anchor taken before)
+# (what, the tampering, the first bad event verify must name, whether it needs the anchor taken
+# before)
 TAMPERING = [
-    ("edit a payload", _sql(update(EVENTS).where(_where(3)).values(payload='{"status":"FINISHED"}')), 3, False),
+    (
+        "edit a payload",
+        _sql(update(EVENTS).where(_where(3)).values(payload='{"status":"FINISHED"}')),
+        3,
+        False,
+    ),
     ("edit who did it", _sql(update(EVENTS).where(_where(3)).values(username="mallory")), 3, False),
-    ("edit when", _sql(update(EVENTS).where(_where(5)).values(ts="2020-01-01T00:00:00.000000+00:00")), 5, False),
+    (
+        "edit when",
+        _sql(update(EVENTS).where(_where(5)).values(ts="2020-01-01T00:00:00.000000+00:00")),
+        5,
+        False,
+    ),
     ("edit the action", _sql(update(EVENTS).where(_where(4)).values(action="run.start")), 4, False),
     ("edit the entity", _sql(update(EVENTS).where(_where(6)).values(entity_id="0" * 32)), 6, False),
     ("edit the stored hash", _sql(update(EVENTS).where(_where(2)).values(hash="f" * 64)), 2, False),
-    ("edit the link to the previous event", _sql(update(EVENTS).where(_where(7)).values(prev_hash="e" * 64)), 7, False),
+    (
+        "edit the link to the previous event",
+        _sql(update(EVENTS).where(_where(7)).values(prev_hash="e" * 64)),
+        7,
+        False,
+    ),
     ("delete the first event", _sql(delete(EVENTS).where(_where(1))), 1, False),
     ("delete an event in the middle", _sql(delete(EVENTS).where(_where(4))), 4, False),
     ("delete the last event", _sql(delete(EVENTS).where(_where(N))), N, False),
-    ("delete the last three events", _sql(delete(EVENTS).where(EVENTS.c.seq > N - 3)), N - 2, False),
+    (
+        "delete the last three events",
+        _sql(delete(EVENTS).where(EVENTS.c.seq > N - 3)),
+        N - 2,
+        False,
+    ),
     ("reorder two events", lambda s: _swap(s, 3, 4), 3, False),
     ("reorder the first and the last", lambda s: _swap(s, 1, N), 1, False),
     ("move an event to the end", _sql(update(EVENTS).where(_where(2)).values(seq=N + 1)), 2, False),
     ("append a forged event", _forge_append, N + 1, False),
-    ("replace the last event and fix the chain head", lambda s: _rehash_from(s, N, {"username": "mallory"}), N, True),
-    ("rewrite the chain from event 2 with fresh hashes", lambda s: _rehash_from(s, 2, {"username": "mallory"}), N, True),
+    (
+        "replace the last event and fix the chain head",
+        lambda s: _rehash_from(s, N, {"username": "mallory"}),
+        N,
+        True,
+    ),
+    (
+        "rewrite the chain from event 2 with fresh hashes",
+        lambda s: _rehash_from(s, 2, {"username": "mallory"}),
+        N,
+        True,
+    ),
     ("delete the last events and move the head back", lambda s: _truncate(s, 5), 6, True),
 ]
 
 
 @DATABASES
-@pytest.mark.parametrize("what, tamper, first_bad, anchored", TAMPERING, ids=[t[0] for t in TAMPERING])
-def test_tampering_is_detected_and_the_first_bad_event_named(chain, cli, what, tamper, first_bad, anchored):
+@pytest.mark.parametrize(
+    "what, tamper, first_bad, anchored", TAMPERING, ids=[t[0] for t in TAMPERING]
+)
+def test_tampering_is_detected_and_the_first_bad_event_named(
+    chain, cli, what, tamper, first_bad, anchored
+):
     intact = mo.verify_audit()
     assert intact.passed and intact.events == N
     anchor = f"{intact.head_seq}:{intact.head_hash}"
@@ -282,7 +386,9 @@ def test_tampering_is_detected_and_the_first_bad_event_named(chain, cli, what, t
     out = cli(*args)
     assert out.exit_code == 1 and f"event {first_bad}" in out.stdout
     if anchored:
-        assert mo.verify_audit().passed  # without the anchor, a careful forger goes unnoticed: that is why it exists
+        assert (
+            mo.verify_audit().passed
+        )  # without the anchor, a careful forger goes unnoticed: that is why it exists
 
 
 @DATABASES
@@ -305,16 +411,24 @@ def test_log_filters_order_and_pages(chain, cli):
     assert [e["seq"] for e in mo.audit_log(limit=100).events] == newest_first
     page = mo.audit_log(limit=3, offset=3)
     assert [e["seq"] for e in page.events] == newest_first[3:6] and page.total == N
-    assert [e["seq"] for e in mo.audit_log(user="ada", limit=100).events] == [e.seq for e in reversed(every) if e.username == "ada"]
-    assert [e["seq"] for e in mo.audit_log(action="run.end").events] == [e.seq for e in reversed(every) if e.action == "run.end"]
-    assert mo.audit_log(action="run.*").total == N and mo.audit_log(action="evaluation.*").total == 0
+    assert [e["seq"] for e in mo.audit_log(user="ada", limit=100).events] == [
+        e.seq for e in reversed(every) if e.username == "ada"
+    ]
+    assert [e["seq"] for e in mo.audit_log(action="run.end").events] == [
+        e.seq for e in reversed(every) if e.action == "run.end"
+    ]
+    assert (
+        mo.audit_log(action="run.*").total == N and mo.audit_log(action="evaluation.*").total == 0
+    )
     run_id = every[0].entity_id
     assert {e["entity_id"] for e in mo.audit_log(entity=f"run:{run_id[:6]}").events} == {run_id}
     assert mo.audit_log(entity="run").total == N and mo.audit_log(entity="model").total == 0
     out = cli("audit", "log", "--user", "bob", "-n", "2", "--json")
     assert out.exit_code == 0
     shown = json.loads(out.stdout)
-    assert [e["seq"] for e in shown["events"]] == [e.seq for e in reversed(every) if e.username == "bob"][:2]
+    assert [e["seq"] for e in shown["events"]] == [
+        e.seq for e in reversed(every) if e.username == "bob"
+    ][:2]
     assert "--offset 2" in cli("audit", "log", "-n", "2").stdout
 
 
@@ -329,7 +443,10 @@ def test_log_since(store):
     since = dt.datetime.fromtimestamp(middle).isoformat()  # local time, as a user types it
     assert {e["entity_id"] for e in mo.audit_log(since=since).events} == {new.id}
     assert mo.audit_log(since="1h").total == 4
-    assert mo.audit_log(since=dt.datetime.fromtimestamp(time.time() + 60, dt.UTC).isoformat()).total == 0
+    assert (
+        mo.audit_log(since=dt.datetime.fromtimestamp(time.time() + 60, dt.UTC).isoformat()).total
+        == 0
+    )
 
 
 def test_log_in_the_notebook(ip):

@@ -35,8 +35,11 @@ def test_fit_inside_a_run_records_params_time_and_score(autologged):
 def test_inner_fits_are_not_logged_twice(autologged):
     X, y = make_classification(n_samples=200, random_state=1)
     with mo.start_run() as run:
-        search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
-                              {"logisticregression__C": [0.1, 1.0]}, cv=2).fit(X, y)
+        search = GridSearchCV(
+            make_pipeline(StandardScaler(), LogisticRegression()),
+            {"logisticregression__C": [0.1, 1.0]},
+            cv=2,
+        ).fit(X, y)
     detail = mo.get_run(run.id)
     assert [m["count"] for m in detail.metrics if m["key"] == "fit_time_s"] == [1]
     assert detail.tags["estimator"].endswith("GridSearchCV")

@@ -57,27 +57,41 @@ def test_sigkill_loses_at_most_one_flush_interval(workspace):
     raw = (workspace.root / "accepted.bin").read_bytes()
     accepted = [t for (t,) in struct.iter_unpack("d", raw) if t]
     with workspace.store().read() as conn:
-        stored = conn.execute(select(meta.metrics.c.step, meta.metrics.c.value)
-                              .where(meta.metrics.c.run_id == run_id).order_by(meta.metrics.c.step)).all()
+        stored = conn.execute(
+            select(meta.metrics.c.step, meta.metrics.c.value)
+            .where(meta.metrics.c.run_id == run_id)
+            .order_by(meta.metrics.c.step)
+        ).all()
     steps = [s for s, _ in stored]
     assert steps == list(range(len(steps))), "stored points are not a prefix of the logged ones"
     assert [v for _, v in stored] == [float(s) for s in steps]
     must_be_stored = sum(1 for t in accepted if t < killed_at - INTERVAL - MARGIN)
     assert must_be_stored > 1000, "the child logged too little for the bound to mean anything"
     assert len(steps) >= must_be_stored, (
-        f"{must_be_stored - len(steps)} points older than {INTERVAL + MARGIN:.1f} s before the kill were lost")
+        f"{must_be_stored - len(steps)} points older than {INTERVAL + MARGIN:.1f} s before the "
+        "kill were lost"
+    )
     assert len(steps) <= len(accepted)
 
 
 def test_clean_exit_without_ending_the_run_loses_nothing(workspace):
-    code = ("import nbmlops as mo\n"
-            "run = mo.start_run(name='no-end')\n"
-            "for i in range(25_000): mo.log_metric('x', i * 0.5, step=i)\n"
-            "print(run.id)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    code = (
+        "import nbmlops as mo\n"
+        "run = mo.start_run(name='no-end')\n"
+        "for i in range(25_000): mo.log_metric('x', i * 0.5, step=i)\n"
+        "print(run.id)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     run_id = out.stdout.strip()
     history = mo.metric_history(run_id, "x")
-    assert history.steps == list(range(25_000)) and history.values == [i * 0.5 for i in range(25_000)]
+    assert history.steps == list(range(25_000)) and history.values == [
+        i * 0.5 for i in range(25_000)
+    ]
     assert mo.get_run(run_id).run["status"] == "FINISHED"
     assert out.stderr == ""

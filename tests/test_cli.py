@@ -27,7 +27,9 @@ def test_init_is_idempotent(tmp_path, cli):
     first = cli("init", str(tmp_path))
     assert first.exit_code == 0 and "Initialised an nbmlops workspace" in first.stdout
     second = cli("init", str(tmp_path))
-    assert second.exit_code == 0 and "already an nbmlops workspace; nothing changed" in second.stdout
+    assert (
+        second.exit_code == 0 and "already an nbmlops workspace; nothing changed" in second.stdout
+    )
     assert (tmp_path / ".mlops" / "meta.db").exists()
 
 
@@ -41,18 +43,30 @@ def test_list_filters_and_sorts_as_text_and_json(two_runs, cli):
     assert "Runs 1-2 of 2 matching 'metrics.accuracy > 0.8'." in out.stdout
     data = json.loads(cli("runs", "list", "--sort", "metrics.accuracy", "--json").stdout)
     assert [r["id"] for r in data["runs"]] == [slow, fast]
-    assert data["runs"][1]["metrics"] == {"accuracy": 0.93} and data["runs"][1]["params"] == {"C": 1.0, "penalty": "l1"}
-    assert json.loads(cli("--json", "runs").stdout)["total"] == 2  # --json works before the command too
+    assert data["runs"][1]["metrics"] == {"accuracy": 0.93} and data["runs"][1]["params"] == {
+        "C": 1.0,
+        "penalty": "l1",
+    }
+    assert (
+        json.loads(cli("--json", "runs").stdout)["total"] == 2
+    )  # --json works before the command too
 
 
 def test_show_and_compare(two_runs, cli):
     slow, fast = two_runs
     show = cli("runs", "show", fast[:6])
-    assert show.exit_code == 0 and f"Run fast · {fast[:8]}" in show.stdout and "accuracy" in show.stdout
+    assert (
+        show.exit_code == 0
+        and f"Run fast · {fast[:8]}" in show.stdout
+        and "accuracy" in show.stdout
+    )
     compare = cli("runs", "compare", slow[:6], fast[:6])
     # rows of the two tables: a two-character marker column ("* " or "  "), then the key
-    rows = {line[2:].split()[0]: line for line in compare.stdout.splitlines()
-            if line[:2] in ("* ", "  ") and len(line.split()) > 2}
+    rows = {
+        line[2:].split()[0]: line
+        for line in compare.stdout.splitlines()
+        if line[:2] in ("* ", "  ") and len(line.split()) > 2
+    }
     assert rows["C"].startswith("*") and rows["accuracy"].startswith("*")  # differences are marked
     assert rows["penalty"].startswith(" ")  # equal values are not
     assert "2 of 3 values differ" in compare.stdout
@@ -75,7 +89,11 @@ def test_history_and_artifact(workspace, cli, tmp_path):
     [
         (("runs", "show", "ffff"), 3, "Error: No run id starts with 'ffff'."),
         (("runs", "show", "not-an-id"), 2, "Error: 'not-an-id' is not a run id"),
-        (("runs", "list", "--filter", "metrics.x >"), 2, "Error: The filter 'metrics.x >' has a syntax error at position 12"),
+        (
+            ("runs", "list", "--filter", "metrics.x >"),
+            2,
+            "Error: The filter 'metrics.x >' has a syntax error at position 12",
+        ),
         (("runs", "history", "0", "loss"), 3, "Error: No run id starts with '0'."),
         (("runs", "compare", "0"), 2, "Error: Give at least two runs to compare."),
         (("run",), 2, "Error: Use %%mlops run as a cell magic"),
@@ -98,14 +116,22 @@ def test_ambiguous_prefix(workspace, cli):
             break
     shared = next(c for c in firsts if firsts.count(c) > 1)
     out = cli("runs", "show", shared)
-    assert out.exit_code == 3 and "matches several runs" in out.stderr and "give more characters" in out.stderr
+    assert (
+        out.exit_code == 3
+        and "matches several runs" in out.stderr
+        and "give more characters" in out.stderr
+    )
 
 
 def test_no_workspace(tmp_path, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = cli("runs")
     assert out.exit_code == 3
-    assert out.stderr == f"Error: No nbmlops workspace in {tmp_path} or its parents; run `mlops init` (or %mlops init) to create one.\n"
+    assert (
+        out.stderr
+        == f"Error: No nbmlops workspace in {tmp_path} or its parents; run `mlops init` (or "
+        "%mlops init) to create one.\n"
+    )
 
 
 def test_unreachable_database_is_one_sentence_without_the_password(tmp_path, cli, monkeypatch):
@@ -119,7 +145,9 @@ def test_unreachable_database_is_one_sentence_without_the_password(tmp_path, cli
     monkeypatch.chdir(tmp_path)
     out = cli("status")
     assert out.exit_code == 6
-    assert out.stderr.startswith(f"Error: Cannot reach the database at postgresql+psycopg://ada:***@127.0.0.1:{port}/mlops")
+    assert out.stderr.startswith(
+        f"Error: Cannot reach the database at postgresql+psycopg://ada:***@127.0.0.1:{port}/mlops"
+    )
     assert "s3cret" not in out.stderr and out.stderr.count("\n") == 1
 
 
@@ -129,7 +157,11 @@ def test_run_tracks_a_command(workspace, cli):
     assert out.exit_code == 0, out.stderr
     assert "Run script (" in out.stdout and "finished" in out.stdout
     run = mo.list_runs().runs[0]
-    assert run["metrics"] == {"score": 0.7} and run["params"] == {"source": "script"} and run["tags"] == {"kind": "cli"}
+    assert (
+        run["metrics"] == {"score": 0.7}
+        and run["params"] == {"source": "script"}
+        and run["tags"] == {"kind": "cli"}
+    )
     failed = cli("run", "--", sys.executable, "-c", "import sys; sys.exit(3)")
     assert failed.exit_code == 1 and "exited with status 3" in failed.stderr
     assert mo.list_runs().runs[0]["status"] == "FAILED"
@@ -147,9 +179,16 @@ def test_help_lists_every_command_with_a_sentence(cli):
 
 def test_console_script_and_module_entry_point(workspace):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    version = subprocess.run([sys.executable, "-m", "nbmlops", "--version"], capture_output=True, text=True, env=env)
+    version = subprocess.run(
+        [sys.executable, "-m", "nbmlops", "--version"], capture_output=True, text=True, env=env
+    )
     assert version.returncode == 0 and version.stdout.strip() == "nbmlops, version 0.1.0"
-    status = subprocess.run([os.path.join(os.path.dirname(sys.executable), "mlops"), "status", "--json"],
-                            capture_output=True, text=True, env=env, cwd=workspace.root)
+    status = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "mlops"), "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=workspace.root,
+    )
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["workspace"] == str(workspace.root)

@@ -56,7 +56,9 @@ def run_writers(root: Path, writers: int, points: int) -> None:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(writers)
     processes = [
-        ctx.Process(target=write, args=(str(root), i, points, barrier, str(root / f"writer-{i}.err")))
+        ctx.Process(
+            target=write, args=(str(root), i, points, barrier, str(root / f"writer-{i}.err"))
+        )
         for i in range(writers)
     ]
     for p in processes:
@@ -70,27 +72,52 @@ def run_writers(root: Path, writers: int, points: int) -> None:
 
 def check_every_point(store, writers: int, points: int) -> None:
     with store.read() as conn:
-        runs = dict(conn.execute(select(meta.runs.c.name, meta.runs.c.id).where(meta.runs.c.status == "FINISHED")).all())
+        runs = dict(
+            conn.execute(
+                select(meta.runs.c.name, meta.runs.c.id).where(meta.runs.c.status == "FINISHED")
+            ).all()
+        )
         assert len(runs) == writers
         for writer in range(writers):
             run_id = runs[f"writer-{writer}"]
             rows = conn.execute(
-                select(meta.metrics.c.step, meta.metrics.c.value).where(meta.metrics.c.run_id == run_id)
+                select(meta.metrics.c.step, meta.metrics.c.value)
+                .where(meta.metrics.c.run_id == run_id)
                 .order_by(meta.metrics.c.step)
             ).all()
-            assert [s for s, _ in rows] == list(range(points)), f"writer {writer}: steps lost or doubled"
+            assert [s for s, _ in rows] == list(range(points)), (
+                f"writer {writer}: steps lost or doubled"
+            )
             assert [v for _, v in rows] == [expected_value(writer, s) for s in range(points)]
-            latest = conn.execute(select(meta.latest_metrics).where(meta.latest_metrics.c.run_id == run_id)).one()
-            assert (latest.count, latest.step, latest.value) == (points, points - 1, expected_value(writer, points - 1))
-            tags = dict(conn.execute(select(meta.tags.c.key, meta.tags.c.value).where(meta.tags.c.run_id == run_id)).all())
+            latest = conn.execute(
+                select(meta.latest_metrics).where(meta.latest_metrics.c.run_id == run_id)
+            ).one()
+            assert (latest.count, latest.step, latest.value) == (
+                points,
+                points - 1,
+                expected_value(writer, points - 1),
+            )
+            tags = dict(
+                conn.execute(
+                    select(meta.tags.c.key, meta.tags.c.value).where(meta.tags.c.run_id == run_id)
+                ).all()
+            )
             assert tags == {"progress": str(points)}
-        events = conn.execute(select(meta.audit_events.c.action, func.count()).group_by(meta.audit_events.c.action)).all()
+        events = conn.execute(
+            select(meta.audit_events.c.action, func.count()).group_by(meta.audit_events.c.action)
+        ).all()
     assert dict(events) == {
-        "run.start": writers, "run.params": writers, "run.tags": writers * (points // TAG_EVERY),
-        "run.artifact": writers, "run.end": writers,
+        "run.start": writers,
+        "run.params": writers,
+        "run.tags": writers * (points // TAG_EVERY),
+        "run.artifact": writers,
+        "run.end": writers,
     }
     for writer, run_id in sorted(runs.items()):
-        assert mo.load_artifact(run_id, "out.txt") == f"artifact of {writer.replace('-', ' ')}".encode()
+        assert (
+            mo.load_artifact(run_id, "out.txt")
+            == f"artifact of {writer.replace('-', ' ')}".encode()
+        )
     assert mo.verify_audit().passed
     assert fsck(store=store).passed
 

@@ -1,4 +1,5 @@
-"""Writers killed with SIGKILL at random moments leave a store with no damage and nothing committed lost.
+"""Writers killed with SIGKILL at random moments leave a store with no damage and nothing committed
+lost.
 
 The harness and the foundation's workloads are in ``crash_harness.py``; later
 concepts add their workloads there or in their own modules.
@@ -29,9 +30,12 @@ def test_50_kills_on_sqlite_and_a_local_folder(workspace):
 
 @pytest.mark.slow
 def test_8_kills_while_running_notebook_jobs(workspace):
-    """Kernels take about a second to start, so the kills come later, landing before, during and after execution."""
+    """Kernels take about a second to start, so the kills come later, landing before, during and
+    after execution."""
     write_job_notebook(workspace.root)
-    journal = crash(workspace.root, ["jobs"], kills=8, seed=5, min_delay=1.0, max_delay=8.0, modules=WORKLOADS)
+    journal = crash(
+        workspace.root, ["jobs"], kills=8, seed=5, min_delay=1.0, max_delay=8.0, modules=WORKLOADS
+    )
     figures = check_store(workspace.store(), journal)
     assert figures["run_rows"] >= 8 and figures["jobs"], figures
 
@@ -47,7 +51,8 @@ def test_20_kills_on_postgres_and_s3(backend):
 
 
 def _service_env(workspace):
-    """The children find the workspace through MLOPS_HOME; AWS settings come from tools/with-services."""
+    """The children find the workspace through MLOPS_HOME; AWS settings come from
+    tools/with-services."""
     return {"MLOPS_HOME": str(workspace.root)}
 
 
@@ -62,5 +67,7 @@ def test_soak_500_kills_on_sqlite(workspace):
 @soak
 @pytest.mark.parametrize("backend", ["postgres-s3"], indirect=True)
 def test_soak_200_kills_on_postgres_and_s3(backend):
-    journal = crash(backend.root, FOUNDATION, kills=200, seed=4, max_delay=1.0, env=_service_env(backend))
+    journal = crash(
+        backend.root, FOUNDATION, kills=200, seed=4, max_delay=1.0, env=_service_env(backend)
+    )
     check_store(backend.store(), journal)

@@ -1,4 +1,5 @@
-"""Dashboards without a browser: publish, goals against independent numbers, export, read-only, bad input."""
+"""Dashboards without a browser: publish, goals against independent numbers, export, read-only,
+bad input."""
 
 from __future__ import annotations
 
@@ -42,13 +43,24 @@ def test_publish_writes_the_notebook_with_the_goals(cli, churn, workspace) -> No
     assert namespace["model"] == "churn" and namespace["goals"] == GOALS
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["nope", "--goal", "accuracy>=0.8"], "No model is named 'nope'; registered models: churn."),
-    (["churn", "--goal", "acurracy>=0.8"], "names 'acurracy', which nothing stores for churn@production; known "
-                                           "metrics are accuracy, "),
-    (["churn", "--goal", "accuracy=>0.8"], "is not understood"),
-])
-def test_bad_publish_input_is_one_sentence_and_writes_nothing(cli, churn, workspace, args, message) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["nope", "--goal", "accuracy>=0.8"],
+            "No model is named 'nope'; registered models: churn.",
+        ),
+        (
+            ["churn", "--goal", "acurracy>=0.8"],
+            "names 'acurracy', which nothing stores for churn@production; known "
+            "metrics are accuracy, ",
+        ),
+        (["churn", "--goal", "accuracy=>0.8"], "is not understood"),
+    ],
+)
+def test_bad_publish_input_is_one_sentence_and_writes_nothing(
+    cli, churn, workspace, args, message
+) -> None:
     res = cli("dashboard", "publish", *args)
     assert res.exit_code != 0 and message in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
@@ -59,11 +71,16 @@ def test_goals_hold_the_numbers_an_independent_tool_computes(churn, workspace) -
     clf, frame = churn
     view = overview("churn", GOALS, store=open_current(readonly=True))
     predicted = clf.predict(frame[FEATURES])
-    ratio = demographic_parity_ratio(frame["churned"], predicted, sensitive_features=frame["gender"])
+    ratio = demographic_parity_ratio(
+        frame["churned"], predicted, sensitive_features=frame["gender"]
+    )
     accuracy, parity = view.goals
     assert accuracy.value == 0.91 and accuracy.met is True
     assert parity.value == pytest.approx(ratio) and ratio < 0.95 and parity.met is False
-    assert "goal is NOT met" in parity.sentence and "lowest selection rate divided by the highest" in parity.sentence
+    assert (
+        "goal is NOT met" in parity.sentence
+        and "lowest selection rate divided by the highest" in parity.sentence
+    )
     assert view.production["version"] == 3 and view.production["alias"] == "production"
     assert view.trend["series"]["accuracy"] == [0.82, 0.88, 0.91]
     assert view.approvals[0]["note"] == "quarterly release"
@@ -100,14 +117,19 @@ def test_the_dashboard_process_cannot_write(churn, workspace, monkeypatch) -> No
         mo.start_run(name="sneaky")
     readonly = open_current()
     assert readonly.readonly and "mode=ro" in str(readonly.engine.url)
-    with pytest.raises(PermissionDenied), readonly.read() as conn:  # even below the API, SQLite refuses
+    with (
+        pytest.raises(PermissionDenied),
+        readonly.read() as conn,
+    ):  # even below the API, SQLite refuses
         conn.exec_driver_sql("DELETE FROM runs")
     monkeypatch.delenv("MLOPS_READONLY")
     forget_stores()
     assert store_state(workspace.store()) == before
 
 
-def test_a_missing_database_shows_a_sentence_not_a_traceback(churn, workspace, capsys, monkeypatch) -> None:
+def test_a_missing_database_shows_a_sentence_not_a_traceback(
+    churn, workspace, capsys, monkeypatch
+) -> None:
     from nbmlops.store import forget_stores
 
     forget_stores()
@@ -135,7 +157,10 @@ def test_dashboard_reads_every_backend_and_writes_on_none(backend, monkeypatch) 
     readonly = open_current()
     view = overview("churn", ["accuracy>=0.85"], store=readonly)
     assert view.goals[0].value == 0.9 and view.goals[0].met is True and view.production is None
-    with pytest.raises(PermissionDenied, match="read-only"), readonly.read() as conn:  # the database refuses too
+    with (
+        pytest.raises(PermissionDenied, match="read-only"),
+        readonly.read() as conn,
+    ):  # the database refuses too
         conn.exec_driver_sql("DELETE FROM audit_events")
     monkeypatch.delenv("MLOPS_READONLY")
     forget_stores()

@@ -9,14 +9,16 @@ import nbmlops as mo
 
 def loans(rows: int = 400, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "loan_id": np.arange(rows) * 3,
-        "amount": rng.normal(1000, 200, rows).round(2),
-        "rate": pd.array(rng.uniform(1, 9, rows).round(3), dtype="Float64"),
-        "region": pd.Categorical(rng.choice(["north", "south", "east"], rows)),
-        "status": rng.choice(["open", "closed"], rows),
-        "opened": pd.date_range("2023-01-01", periods=rows, freq="D"),
-    })
+    return pd.DataFrame(
+        {
+            "loan_id": np.arange(rows) * 3,
+            "amount": rng.normal(1000, 200, rows).round(2),
+            "rate": pd.array(rng.uniform(1, 9, rows).round(3), dtype="Float64"),
+            "region": pd.Categorical(rng.choice(["north", "south", "east"], rows)),
+            "status": rng.choice(["open", "closed"], rows),
+            "opened": pd.date_range("2023-01-01", periods=rows, freq="D"),
+        }
+    )
 
 
 def test_diff_counts_match_pandas(workspace):
@@ -46,7 +48,9 @@ def test_diff_counts_match_pandas(workspace):
     assert d.changed_by_column == changed_by_col
     sa, sb = a.set_index("loan_id"), b.set_index("loan_id")
     shared = sa.index.intersection(sb.index)
-    assert d.changed == len(sa.loc[shared].astype(object).compare(sb.loc[shared].astype(object)).index.unique())
+    assert d.changed == len(
+        sa.loc[shared].astype(object).compare(sb.loc[shared].astype(object)).index.unique()
+    )
     assert d.rows == (len(a), len(b))
     stats = {(s["column"], s["stat"]): s for s in d.stats}
     assert stats[("amount", "mean")]["a"] == pytest.approx(a.amount.mean())
@@ -64,8 +68,11 @@ def test_diff_without_a_key_reads_only_manifests_and_shows_schema_changes(worksp
     mo.data.commit(a, "loans")
     mo.data.commit(b, "loans")
     d = mo.data.diff("loans@1", "loans@2")
-    assert {(s["column"], s["change"]) for s in d.schema} == {("status", "removed"), ("score", "added"),
-                                                              ("loan_id", "dtype")}
+    assert {(s["column"], s["change"]) for s in d.schema} == {
+        ("status", "removed"),
+        ("score", "added"),
+        ("loan_id", "dtype"),
+    }
     assert d.key is None and d.shared_bytes > 0  # unchanged columns share their chunks
     same = mo.data.diff("loans@1", "loans@1")
     assert same.identical and "hold the same data" in str(same)
@@ -79,7 +86,10 @@ def test_validate_reports_every_discrepancy_at_once(workspace):
     schema = mo.data.infer_schema("loans")
     by_name = {c["name"]: c for c in schema.columns}
     assert by_name["loan_id"]["unique"] and not by_name["amount"]["unique"]
-    assert (by_name["amount"]["min"], by_name["amount"]["max"]) == (ref.amount.min(), ref.amount.max())
+    assert (by_name["amount"]["min"], by_name["amount"]["max"]) == (
+        ref.amount.min(),
+        ref.amount.max(),
+    )
     assert sorted(by_name["region"]["allowed"]) == sorted(ref.region.cat.categories)
     assert sorted(by_name["status"]["allowed"]) == ["closed", "open"]
     assert mo.data.validate(ref, against="loans@1").passed
@@ -92,9 +102,15 @@ def test_validate_reports_every_discrepancy_at_once(workspace):
     bad.loc[8, "rate"] = 99.0
     report = mo.data.validate(bad, against="loans@latest")
     found = {(p["column"], p["problem"]) for p in report.problems}
-    assert found == {("opened", "missing column"), ("extra", "extra column"), ("amount", "type changed"),
-                     ("rate", "nulls where none were allowed"), ("rate", "out of range"),
-                     ("status", "unseen values"), ("loan_id", "duplicate values")}
+    assert found == {
+        ("opened", "missing column"),
+        ("extra", "extra column"),
+        ("amount", "type changed"),
+        ("rate", "nulls where none were allowed"),
+        ("rate", "out of range"),
+        ("status", "unseen values"),
+        ("loan_id", "duplicate values"),
+    }
     rows = {(p["column"], p["problem"]): p for p in report.problems}
     assert rows[("status", "unseen values")]["sample"] == "frozen"
     assert rows[("rate", "nulls where none were allowed")]["found"] == "5 nulls"

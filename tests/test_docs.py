@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_command_has_a_help_text():
-    missing = [" ".join(path) or "mlops" for path, command in walk(cli) if not (command.help or "").strip()]
+    missing = [
+        " ".join(path) or "mlops" for path, command in walk(cli) if not (command.help or "").strip()
+    ]
     assert missing == []
 
 
@@ -27,7 +29,9 @@ def test_every_option_has_a_help_text():
 
 def test_command_reference_is_up_to_date():
     committed = (ROOT / "docs" / "commands.md").read_text()
-    assert committed == markdown(), "docs/commands.md is stale: python -m nbmlops.commands.reference > docs/commands.md"
+    assert committed == markdown(), (
+        "docs/commands.md is stale: python -m nbmlops.commands.reference > docs/commands.md"
+    )
 
 
 def test_every_relative_link_in_the_docs_points_at_a_file():

@@ -1,4 +1,5 @@
-"""Model quality against the reference and per time window, checked against scikit-learn and pandas."""
+"""Model quality against the reference and per time window, checked against scikit-learn and
+pandas."""
 
 import numpy as np
 import pandas as pd
@@ -27,13 +28,22 @@ def test_classification_scores_match_scikit_learn_and_windows_match_pandas():
     assert perf["precision"]["current"] == pytest.approx(skm.precision_score(cur.y, pred))
     assert perf["recall"]["current"] == pytest.approx(skm.recall_score(cur.y, pred))
     assert perf["f1"]["current"] == pytest.approx(skm.f1_score(cur.y, pred))
-    assert perf["roc_auc"]["current"] == pytest.approx(skm.roc_auc_score(cur.y, cur.score), rel=1e-12)
-    assert perf["roc_auc"]["reference"] == pytest.approx(skm.roc_auc_score(ref.y, ref.score), rel=1e-12)
+    assert perf["roc_auc"]["current"] == pytest.approx(
+        skm.roc_auc_score(cur.y, cur.score), rel=1e-12
+    )
+    assert perf["roc_auc"]["reference"] == pytest.approx(
+        skm.roc_auc_score(ref.y, ref.score), rel=1e-12
+    )
     assert perf["accuracy"]["worse"] and "accuracy" in report.performance_dropped
     # weekly windows start on Mondays: 2026-02-02 is one
-    weeks = cur.assign(ok=(pred == cur.y)).groupby(pd.Grouper(key="when", freq="W-MON", label="left", closed="left"))
+    weeks = cur.assign(ok=(pred == cur.y)).groupby(
+        pd.Grouper(key="when", freq="W-MON", label="left", closed="left")
+    )
     expected = weeks["ok"].mean()
-    got = {pd.Timestamp(w["start"], unit="s"): w["metrics"]["accuracy"] for w in report.performance["windows"]}
+    got = {
+        pd.Timestamp(w["start"], unit="s"): w["metrics"]["accuracy"]
+        for w in report.performance["windows"]
+    }
     assert got == pytest.approx(dict(expected.items()))
     assert "Quality fell against the reference (accuracy" in str(report)
 
@@ -48,12 +58,18 @@ def test_regression_and_multiclass_metrics():
     got = tally.metrics()
     assert tally.task == "regression"
     assert got["mean_absolute_error"] == pytest.approx(skm.mean_absolute_error(frame.y, frame.p))
-    assert got["root_mean_squared_error"] == pytest.approx(np.sqrt(skm.mean_squared_error(frame.y, frame.p)))
+    assert got["root_mean_squared_error"] == pytest.approx(
+        np.sqrt(skm.mean_squared_error(frame.y, frame.p))
+    )
     assert got["r2"] == pytest.approx(skm.r2_score(frame.y, frame.p), rel=1e-9)
-    labels = pd.DataFrame({"y": rng.choice(["a", "b", "c"], 500), "p": rng.choice(["a", "b", "c"], 500)})
+    labels = pd.DataFrame(
+        {"y": rng.choice(["a", "b", "c"], 500), "p": rng.choice(["a", "b", "c"], 500)}
+    )
     multi = PerformanceTally("y", "p")
     multi.add(labels)
-    assert multi.task == "multiclass" and multi.metrics()["accuracy"] == skm.accuracy_score(labels.y, labels.p)
+    assert multi.task == "multiclass" and multi.metrics()["accuracy"] == skm.accuracy_score(
+        labels.y, labels.p
+    )
 
 
 def test_rows_without_labels_are_skipped_and_windows_are_parsed():
@@ -61,6 +77,12 @@ def test_rows_without_labels_are_skipped_and_windows_are_parsed():
     tally = PerformanceTally("y", "p")
     tally.add(frame)
     assert tally.unlabelled == 2 and tally.metrics()["accuracy"] == 1.0
-    assert parse_window("30min") == 1800 and parse_window("2w") == 14 * 86_400 and parse_window(None) is None
-    with pytest.raises(InvalidInput, match=r"The window 'weekly' is not understood; write a length such as 7d"):
+    assert (
+        parse_window("30min") == 1800
+        and parse_window("2w") == 14 * 86_400
+        and parse_window(None) is None
+    )
+    with pytest.raises(
+        InvalidInput, match=r"The window 'weekly' is not understood; write a length such as 7d"
+    ):
         parse_window("weekly")

@@ -17,10 +17,18 @@ def _samples(n1, n2, *, shift=0.05, discrete=False, seed=0):
     return np.sort(a), np.sort(b)
 
 
-@pytest.mark.parametrize(("n1", "n2", "discrete"), [
-    (8, 11, False), (300, 200, True), (10_000, 9_000, False),  # scipy's exact distribution
-    (20_000, 15_000, False), (30_000, 30_000, True), (12_000, 50_000, True), (10_001, 700, False),  # asymptotic
-])
+@pytest.mark.parametrize(
+    ("n1", "n2", "discrete"),
+    [
+        (8, 11, False),
+        (300, 200, True),
+        (10_000, 9_000, False),  # scipy's exact distribution
+        (20_000, 15_000, False),
+        (30_000, 30_000, True),
+        (12_000, 50_000, True),
+        (10_001, 700, False),  # asymptotic
+    ],
+)
 def test_ks_matches_scipy(n1, n2, discrete):
     a, b = _samples(n1, n2, discrete=discrete, seed=n1 + n2)
     ours = S.ks_test(a, b)
@@ -56,7 +64,8 @@ def test_wasserstein_matches_scipy(n1, n2):
 def test_normalised_wasserstein_uses_the_reference_spread_and_handles_constants():
     a, b = _samples(2000, 3000, shift=0.5)
     assert S.normalised_wasserstein(S.wasserstein(a, b), S.spread(a)) == pytest.approx(
-        stats.wasserstein_distance(a, b) / np.std(a), rel=1e-9)
+        stats.wasserstein_distance(a, b) / np.std(a), rel=1e-9
+    )
     assert S.normalised_wasserstein(0.0, 0.0) == 0.0
     assert S.normalised_wasserstein(1.5, 0.0) == float("inf")
 
@@ -70,22 +79,34 @@ def test_chi2_is_the_test_of_homogeneity_not_goodness_of_fit():
     oracle = stats.chi2_contingency(table)
     counts = [np.array([(x == v).sum() for v in labels]) for x in (ref, cur)]
     ours = S.chi2_homogeneity(*counts)
-    assert ours["p_value"] == oracle.pvalue and ours["statistic"] == oracle.statistic and ours["dof"] == 3
+    assert (
+        ours["p_value"] == oracle.pvalue
+        and ours["statistic"] == oracle.statistic
+        and ours["dof"] == 3
+    )
     gof = stats.chisquare(counts[1], counts[0] * len(cur) / len(ref)).pvalue
-    assert gof != pytest.approx(ours["p_value"], rel=0.05)  # the reference's own noise is accounted for
+    assert gof != pytest.approx(
+        ours["p_value"], rel=0.05
+    )  # the reference's own noise is accounted for
 
 
 def test_chi2_two_categories_applies_yates_like_scipy_and_degenerate_tables_pass():
     ours = S.chi2_homogeneity(np.array([30, 70]), np.array([45, 55]))
     assert ours["p_value"] == stats.chi2_contingency(np.array([[30, 70], [45, 55]])).pvalue
-    assert S.chi2_homogeneity(np.array([10, 0]), np.array([7, 0]))["p_value"] == 1.0  # one category in all
-    new = S.chi2_homogeneity(np.array([50, 50, 0]), np.array([40, 40, 20]))  # a category only in current
+    assert (
+        S.chi2_homogeneity(np.array([10, 0]), np.array([7, 0]))["p_value"] == 1.0
+    )  # one category in all
+    new = S.chi2_homogeneity(
+        np.array([50, 50, 0]), np.array([40, 40, 20])
+    )  # a category only in current
     assert new["p_value"] == stats.chi2_contingency(np.array([[50, 50, 0], [40, 40, 20]])).pvalue
 
 
 def test_jensen_shannon_matches_scipy_natural_log():
     p, q = np.array([10, 0, 30, 60]), np.array([20, 5, 25, 50])
-    assert S.jensen_shannon(p, q) == pytest.approx(distance.jensenshannon(p / p.sum(), q / q.sum()), rel=1e-12)
+    assert S.jensen_shannon(p, q) == pytest.approx(
+        distance.jensenshannon(p / p.sum(), q / q.sum()), rel=1e-12
+    )
     assert S.jensen_shannon(p, p) == 0.0
 
 

@@ -23,15 +23,31 @@ def test_bias_slice_and_perf_charts_are_valid_plotly_figures(workspace):
     regressor = assess(rng.normal(size=600), rng.normal(size=600), {"g": group})
     slices = stability(y, pred, by={"g": group}, folds=3)
     frame = churn_frame(300)
-    perf = mo.evaluate.perf(fit_classifier(frame), frame, budget_s=0.2, cold_start=False, record=False)
-    drawn = {name: charts(r) for name, r in
-             {"classifier": classifier, "regressor": regressor, "slices": slices, "perf": perf}.items()}
-    assert {k: len(v) for k, v in drawn.items()} == {"classifier": 4, "regressor": 1, "slices": 2, "perf": 1}
+    perf = mo.evaluate.perf(
+        fit_classifier(frame), frame, budget_s=0.2, cold_start=False, record=False
+    )
+    drawn = {
+        name: charts(r)
+        for name, r in {
+            "classifier": classifier,
+            "regressor": regressor,
+            "slices": slices,
+            "perf": perf,
+        }.items()
+    }
+    assert {k: len(v) for k, v in drawn.items()} == {
+        "classifier": 4,
+        "regressor": 1,
+        "slices": 2,
+        "perf": 1,
+    }
     for chart in [c for found in drawn.values() for c in found]:
         figure = go.Figure(chart.figure)  # raises on any property plotly does not know
         assert figure.data
     selection = go.Figure(drawn["classifier"][0].figure)
-    assert selection.layout.shapes[0].y0 == 0.8 * max(g["selection_rate"] for g in classifier.main["groups"])
+    assert selection.layout.shapes[0].y0 == 0.8 * max(
+        g["selection_rate"] for g in classifier.main["groups"]
+    )
     assert selection.data[0].error_y.array is not None  # bootstrap intervals as error bars
     page = classifier.to_html(self_contained=True)
     assert page.count("plotly.js v") == 1 and page.count('class="plotly-graph-div"') == 4

@@ -31,26 +31,73 @@ def frame():
 
 
 CASES = [
-    ("missing sensitive column", lambda f: (fit_classifier(f), f, "churned", {"sensitive": "ethnicity"}),
-     r"^Sensitive column 'ethnicity' is not in X; its columns are income, tenure, gender, age_band, region\.$"),
-    ("one value", lambda f: (fit_classifier(f), f.assign(gender="F"), "churned", {"sensitive": "gender"}),
-     r"^Sensitive column 'gender' has the same value \(F\) in every row; fairness compares groups, so it needs at least two\.$"),
-    ("label never predicted", lambda f: (fit_classifier(f), f.assign(churned=np.where(f.churned == 1, 2, 0)), "churned",
-                                         {"sensitive": "gender"}),
-     r"^churned has label\(s\) 2 that the model never predicts \(its classes are 0, 1\); encode churned the way the model was trained\.$"),
-    ("labels never in predictions", lambda f: (Fixed(np.tile([0, 1], 200)), f.assign(churned=np.where(f.churned == 1, "yes", "no")),
-                                               "churned", {"sensitive": "gender"}),
-     r"^churned has label\(s\) no, yes that the predictions never contain \(they use 0, 1\); encode churned the way"),
-    ("non-binary", lambda f: (Fixed(np.resize(["a", "b", "c"], 400)), f.assign(churned=np.resize(["a", "b", "c"], 400)),
-                              "churned", {"sensitive": "gender"}),
-     r"need two labels, but there are 3 \(a, b, c\); pass --positive <label> to compare one label against the rest\.$"),
-    ("NaN predictions", lambda f: (NaNModel(), f, "churned", {"sensitive": "gender", "task": "regression"}),
-     r"^model predicted 2 NaN or missing values out of 400 \(first at row 3\); check the model or drop those rows\.$"),
-    ("missing labels", lambda f: (fit_classifier(f), f, "nope", {"sensitive": "gender"}),
-     r"^'nope' is neither a column of X \(columns: income, tenure, gender, age_band, region, churned\) nor a file of labels\.$"),
-    ("two unnamed labels", lambda f: (Fixed(np.resize(["no", "yes"], 400)), f.assign(churned=np.resize(["yes", "no"], 400)),
-                                      "churned", {"sensitive": "gender"}),
-     r"^The labels are no, yes; say which one is the favourable outcome with --positive"),
+    (
+        "missing sensitive column",
+        lambda f: (fit_classifier(f), f, "churned", {"sensitive": "ethnicity"}),
+        r"^Sensitive column 'ethnicity' is not in X; its columns are income, tenure, gender, "
+        r"age_band, region\.$",
+    ),
+    (
+        "one value",
+        lambda f: (fit_classifier(f), f.assign(gender="F"), "churned", {"sensitive": "gender"}),
+        r"^Sensitive column 'gender' has the same value \(F\) in every row; fairness compares "
+        r"groups, so it needs at least two\.$",
+    ),
+    (
+        "label never predicted",
+        lambda f: (
+            fit_classifier(f),
+            f.assign(churned=np.where(f.churned == 1, 2, 0)),
+            "churned",
+            {"sensitive": "gender"},
+        ),
+        r"^churned has label\(s\) 2 that the model never predicts \(its classes are 0, 1\); "
+        r"encode churned the way the model was trained\.$",
+    ),
+    (
+        "labels never in predictions",
+        lambda f: (
+            Fixed(np.tile([0, 1], 200)),
+            f.assign(churned=np.where(f.churned == 1, "yes", "no")),
+            "churned",
+            {"sensitive": "gender"},
+        ),
+        r"^churned has label\(s\) no, yes that the predictions never contain \(they use 0, 1\); "
+        r"encode churned the way",
+    ),
+    (
+        "non-binary",
+        lambda f: (
+            Fixed(np.resize(["a", "b", "c"], 400)),
+            f.assign(churned=np.resize(["a", "b", "c"], 400)),
+            "churned",
+            {"sensitive": "gender"},
+        ),
+        r"need two labels, but there are 3 \(a, b, c\); pass --positive <label> to compare one "
+        r"label against the rest\.$",
+    ),
+    (
+        "NaN predictions",
+        lambda f: (NaNModel(), f, "churned", {"sensitive": "gender", "task": "regression"}),
+        r"^model predicted 2 NaN or missing values out of 400 \(first at row 3\); check the "
+        r"model or drop those rows\.$",
+    ),
+    (
+        "missing labels",
+        lambda f: (fit_classifier(f), f, "nope", {"sensitive": "gender"}),
+        r"^'nope' is neither a column of X \(columns: income, tenure, gender, age_band, region, "
+        r"churned\) nor a file of labels\.$",
+    ),
+    (
+        "two unnamed labels",
+        lambda f: (
+            Fixed(np.resize(["no", "yes"], 400)),
+            f.assign(churned=np.resize(["yes", "no"], 400)),
+            "churned",
+            {"sensitive": "gender"},
+        ),
+        r"^The labels are no, yes; say which one is the favourable outcome with --positive",
+    ),
 ]
 
 
@@ -65,27 +112,38 @@ def test_bad_bias_input_is_one_sentence_and_writes_nothing(workspace, frame, cas
 
 
 def test_model_without_predict_and_missing_files_are_refused(workspace, frame):
-    with pytest.raises(InvalidInput, match=r"^model is a dict, which has no predict\(\); give a fitted model\.$"):
+    with pytest.raises(
+        InvalidInput, match=r"^model is a dict, which has no predict\(\); give a fitted model\.$"
+    ):
         mo.evaluate.bias({"not": "a model"}, frame, "churned", sensitive="gender")
     with pytest.raises(NotFound, match=r"^No file named 'missing.csv'\.$"):
         mo.evaluate.bias(fit_classifier(frame), "missing.csv", "churned", sensitive="gender")
-    with pytest.raises(InvalidInput, match=r"The table lacks column\(s\) 'tenure' that model was trained with\."):
-        mo.evaluate.bias(fit_classifier(frame), frame.drop(columns=["tenure"]), "churned", sensitive="gender")
+    with pytest.raises(
+        InvalidInput, match=r"The table lacks column\(s\) 'tenure' that model was trained with\."
+    ):
+        mo.evaluate.bias(
+            fit_classifier(frame), frame.drop(columns=["tenure"]), "churned", sensitive="gender"
+        )
 
 
 def test_sensitive_columns_kept_out_of_training_are_dropped_before_predicting(workspace, frame):
     clf = fit_classifier(frame).fit(frame[FEATURES].to_numpy(), frame.churned)  # no feature names
-    report = mo.evaluate.bias(clf, frame[[*FEATURES, "gender", "churned"]], "churned", sensitive="gender")
+    report = mo.evaluate.bias(
+        clf, frame[[*FEATURES, "gender", "churned"]], "churned", sensitive="gender"
+    )
     assert report.rows == 400 and report.evaluation_id is not None
     assert report.subject["data"]["columns"] == 4
 
 
 def test_labels_may_come_from_a_separate_series_or_file(workspace, frame, tmp_path):
     clf = fit_classifier(frame)
-    from_series = mo.evaluate.bias(clf, frame.drop(columns="churned"), frame.churned, sensitive="gender", record=False)
+    from_series = mo.evaluate.bias(
+        clf, frame.drop(columns="churned"), frame.churned, sensitive="gender", record=False
+    )
     frame.churned.to_csv(tmp_path / "y.csv", index=False)
     frame.drop(columns="churned").to_parquet(tmp_path / "X.parquet")
-    from_files = mo.evaluate.bias(clf, str(tmp_path / "X.parquet"), str(tmp_path / "y.csv"), sensitive="gender",
-                                  record=False)
+    from_files = mo.evaluate.bias(
+        clf, str(tmp_path / "X.parquet"), str(tmp_path / "y.csv"), sensitive="gender", record=False
+    )
     assert from_series.summary == from_files.summary
     pd.testing.assert_frame_equal(from_series.to_frame(), from_files.to_frame())

@@ -19,11 +19,16 @@ def test_perf_of_a_registered_model_measures_and_stores_everything(workspace):
     assert s["p95_latency_ms"] == pytest.approx(np.percentile(report.single_ms, 95))
     assert s["p99_latency_ms"] == pytest.approx(np.percentile(report.single_ms, 99))
     assert s["p50_latency_ms"] <= s["p95_latency_ms"] <= s["p99_latency_ms"]
-    assert s["throughput_rows_per_s"] == pytest.approx(500 / (np.percentile(report.batch_ms, 50) / 1000))
+    assert s["throughput_rows_per_s"] == pytest.approx(
+        500 / (np.percentile(report.batch_ms, 50) / 1000)
+    )
     assert s["size_bytes"] == version.size and report.format == "skops"
     assert s["load_time_ms"] > 0 and s["peak_memory_mb"] > 0 and s["import_time_ms"] is None
     stored = get_evaluation(report.evaluation_id)
-    assert stored.model_version_id == version.id and stored.summary["p95_latency_ms"] == s["p95_latency_ms"]
+    assert (
+        stored.model_version_id == version.id
+        and stored.summary["p95_latency_ms"] == s["p95_latency_ms"]
+    )
     text = str(report)
     assert "One prediction takes" in text and "rows per second" in text
 

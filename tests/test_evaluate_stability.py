@@ -1,4 +1,5 @@
-"""Slice stability: random disjoint subsets and user slices, checked against scikit-learn and pandas."""
+"""Slice stability: random disjoint subsets and user slices, checked against scikit-learn and
+pandas."""
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,9 @@ def test_user_slices_equal_scikit_learn_per_slice_and_subsets_partition_the_rows
     for row in report.sections[0]["slices"]:
         mask = (frame.region == row["slice"]).to_numpy()
         assert row["count"] == mask.sum()
-        assert row["accuracy"] == pytest.approx(accuracy_score(frame.churned[mask], pred[mask]), abs=1e-15)
+        assert row["accuracy"] == pytest.approx(
+            accuracy_score(frame.churned[mask], pred[mask]), abs=1e-15
+        )
         assert row["f1"] == pytest.approx(f1_score(frame.churned[mask], pred[mask]), abs=1e-12)
     bins = pd.qcut(frame.income, 4).astype(str)
     incomes = {r["slice"]: r["count"] for r in report.sections[1]["slices"]}
@@ -28,7 +31,9 @@ def test_user_slices_equal_scikit_learn_per_slice_and_subsets_partition_the_rows
     assert sum(counts) == len(frame) and max(counts) - min(counts) <= 1
     weighted = sum(r["accuracy"] * r["count"] for r in report.fold_rows) / len(frame)
     assert weighted == pytest.approx(accuracy_score(frame.churned, pred), abs=1e-12)
-    spread = max(r["accuracy"] for r in report.fold_rows) - min(r["accuracy"] for r in report.fold_rows)
+    spread = max(r["accuracy"] for r in report.fold_rows) - min(
+        r["accuracy"] for r in report.fold_rows
+    )
     assert report.fold_spread["accuracy"] == pytest.approx(spread, abs=1e-15)
     assert report.evaluation_id is not None and report.summary["max_fold_spread"] >= spread
 
@@ -64,18 +69,28 @@ def test_regression_slices_use_relative_error_spread():
     rows = {r["slice"]: r for r in report.sections[0]["slices"]}
     for name, row in rows.items():
         mask = region == name
-        assert row["mean_absolute_error"] == pytest.approx(mean_absolute_error(y_true[mask], y_pred[mask]), rel=1e-12)
+        assert row["mean_absolute_error"] == pytest.approx(
+            mean_absolute_error(y_true[mask], y_pred[mask]), rel=1e-12
+        )
         assert row["r2"] == pytest.approx(r2_score(y_true[mask], y_pred[mask]), rel=1e-12)
     maes = [r["mean_absolute_error"] for r in rows.values()]
     overall = mean_absolute_error(y_true, y_pred)
-    assert report.sections[0]["spread"]["mean_absolute_error"] == pytest.approx((max(maes) - min(maes)) / overall)
+    assert report.sections[0]["spread"]["mean_absolute_error"] == pytest.approx(
+        (max(maes) - min(maes)) / overall
+    )
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"folds": 1}, "--folds must be a whole number from 2"),
-    ({"by": {"region": np.array(["x"] * 100)}}, "Slice column 'region' has one value in every row"),
-    ({"max_spread": 0}, "The largest allowed spread must be above 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"folds": 1}, "--folds must be a whole number from 2"),
+        (
+            {"by": {"region": np.array(["x"] * 100)}},
+            "Slice column 'region' has one value in every row",
+        ),
+        ({"max_spread": 0}, "The largest allowed spread must be above 0"),
+    ],
+)
 def test_bad_slice_requests_are_refused(kwargs, message):
     y = np.tile([0, 1], 50)
     with pytest.raises(InvalidInput, match=message):

@@ -9,8 +9,13 @@ from nbmlops.evaluate.storage import get_evaluation, list_evaluations, record_ev
 
 def test_report_round_trip_and_run_link(backend):
     with mo.start_run(name="eval") as run:
-        eid = record_evaluation("bias", subject={"model": "churn@1"}, summary={"dp_ratio": 0.71},
-                                report={"groups": {"F": 0.3, "M": 0.42}, "nan": float("nan")}, passed=False)
+        eid = record_evaluation(
+            "bias",
+            subject={"model": "churn@1"},
+            summary={"dp_ratio": 0.71},
+            report={"groups": {"F": 0.3, "M": 0.42}, "nan": float("nan")},
+            passed=False,
+        )
     got = get_evaluation(eid)
     assert got.kind == "bias" and got.passed is False and got.run_id == run.id
     assert got.report["groups"] == {"F": 0.3, "M": 0.42}

@@ -15,21 +15,36 @@ from nbmlops.tracking import filters
 
 @pytest.fixture
 def logged(backend):
-    """40 runs with mixed params, metrics (some NaN or missing) and tags; returns what was logged."""
+    """40 runs with mixed params, metrics (some NaN or missing) and tags; returns what was
+    logged."""
     rng = np.random.default_rng(7)
     truth = []
     for i in range(40):
-        params = {"C": float(rng.choice([0.01, 0.1, 0.5, 1.0, 10.0])), "penalty": str(rng.choice(["l1", "l2"]))}
+        params = {
+            "C": float(rng.choice([0.01, 0.1, 0.5, 1.0, 10.0])),
+            "penalty": str(rng.choice(["l1", "l2"])),
+        }
         if i % 3:
             params["depth"] = int(rng.integers(1, 8))
-        metrics = {"accuracy": float(rng.random()) if i % 7 else math.nan, "val loss": float(rng.random())}
+        metrics = {
+            "accuracy": float(rng.random()) if i % 7 else math.nan,
+            "val loss": float(rng.random()),
+        }
         if i % 5 == 0:
             del metrics["val loss"]
         tags = {"team": str(rng.choice(["risk", "fraud"]))}
         with mo.start_run(name=f"run-{i:02d}", tags=tags) as run:
             mo.log_params(params)
             mo.log_metrics(metrics)
-        truth.append({"id": run.id, "name": f"run-{i:02d}", "params": params, "metrics": metrics, "tags": tags})
+        truth.append(
+            {
+                "id": run.id,
+                "name": f"run-{i:02d}",
+                "params": params,
+                "metrics": metrics,
+                "tags": tags,
+            }
+        )
     return truth
 
 
@@ -44,17 +59,28 @@ def _metric(run: dict, key: str) -> float | None:
 
 ORACLES = {
     "metrics.accuracy > 0.5": lambda r: (_metric(r, "accuracy") or -1) > 0.5,
-    "metrics.accuracy <= 0.5 and params.penalty = 'l1'":
-        lambda r: _metric(r, "accuracy") is not None and _metric(r, "accuracy") <= 0.5 and r["params"]["penalty"] == "l1",
-    "params.C >= 0.5 or tags.team = 'fraud'": lambda r: r["params"]["C"] >= 0.5 or r["tags"]["team"] == "fraud",
+    "metrics.accuracy <= 0.5 and params.penalty = 'l1'": lambda r: (
+        _metric(r, "accuracy") is not None
+        and _metric(r, "accuracy") <= 0.5
+        and r["params"]["penalty"] == "l1"
+    ),
+    "params.C >= 0.5 or tags.team = 'fraud'": lambda r: (
+        r["params"]["C"] >= 0.5 or r["tags"]["team"] == "fraud"
+    ),
     "params.C in (0.01, 10)": lambda r: r["params"]["C"] in (0.01, 10.0),
     "params.penalty not in ('l1')": lambda r: r["params"]["penalty"] != "l1",
     "params.depth > 3": lambda r: r["params"].get("depth", 0) > 3,
     "not (params.depth > 3)": lambda r: not r["params"].get("depth", 0) > 3,
-    "metrics.`val loss` < 0.3": lambda r: (_metric(r, "val loss") if _metric(r, "val loss") is not None else 9) < 0.3,
+    "metrics.`val loss` < 0.3": lambda r: (
+        (_metric(r, "val loss") if _metric(r, "val loss") is not None else 9) < 0.3
+    ),
     "attributes.name like 'run-1%'": lambda r: r["name"].startswith("run-1"),
-    "name ilike 'RUN-0%' and m.accuracy != 0.5": lambda r: r["name"].startswith("run-0") and _metric(r, "accuracy") is not None,
-    "tags.team = 'risk' and (params.C < 0.1 or params.C > 1)": lambda r: r["tags"]["team"] == "risk" and (r["params"]["C"] < 0.1 or r["params"]["C"] > 1),
+    "name ilike 'RUN-0%' and m.accuracy != 0.5": lambda r: (
+        r["name"].startswith("run-0") and _metric(r, "accuracy") is not None
+    ),
+    "tags.team = 'risk' and (params.C < 0.1 or params.C > 1)": lambda r: (
+        r["tags"]["team"] == "risk" and (r["params"]["C"] < 0.1 or r["params"]["C"] > 1)
+    ),
     "attributes.status = 'finished'": lambda r: True,
     "attributes.status = 'FAILED'": lambda r: False,
     "attributes.name like 'RUN-1%'": lambda r: False,  # like is case-sensitive on every backend
@@ -74,11 +100,19 @@ def _check_sorting(logged):
     listed = mo.list_runs(sort="-metrics.accuracy", limit=1000).runs
     got = [r["metrics"].get("accuracy") for r in listed]
     present = [v for v in got if v is not None and not math.isnan(v)]
-    assert present == sorted((_metric(r, "accuracy") for r in logged if _metric(r, "accuracy") is not None), reverse=True)
-    assert all(v is None or math.isnan(v) for v in got[len(present):])
+    assert present == sorted(
+        (_metric(r, "accuracy") for r in logged if _metric(r, "accuracy") is not None), reverse=True
+    )
+    assert all(v is None or math.isnan(v) for v in got[len(present) :])
     # two keys: C ascending, then accuracy descending with missing accuracy last
     listed = mo.list_runs(sort=["params.C", "-metrics.accuracy"], limit=1000).runs
-    keys = [(r["params"]["C"], -(_metric(r, "accuracy") if _metric(r, "accuracy") is not None else -math.inf)) for r in listed]
+    keys = [
+        (
+            r["params"]["C"],
+            -(_metric(r, "accuracy") if _metric(r, "accuracy") is not None else -math.inf),
+        )
+        for r in listed
+    ]
     assert keys == sorted(keys)
     # pages cover every run exactly once
     seen = []

@@ -1,4 +1,5 @@
-"""fsck finds every kind of damage and names what it affects; gc removes only what nothing references.
+"""fsck finds every kind of damage and names what it affects; gc removes only what nothing
+references.
 
 Damage is done the way it happens: bytes flipped or files deleted in the object
 store itself, rows edited with plain SQL. Every backend pair runs the same checks.
@@ -43,32 +44,48 @@ def age(store, digest, seconds):
 
 @pytest.fixture
 def populated(backend_store, tmp_path, monkeypatch):
-    """A run with every kind of reference: artifacts, an evaluation, notebook snapshot, git diff, package set."""
+    """A run with every kind of reference: artifacts, an evaluation, notebook snapshot, git diff,
+    package set."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "train.py").write_text("C = 1\n")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     subprocess.run(["git", "-C", str(tmp_path), "add", "train.py"], check=True, env=env)
     subprocess.run(["git", "-C", str(tmp_path), "commit", "-qm", "init"], check=True, env=env)
     (tmp_path / "train.py").write_text("C = 2\n")  # dirty: the run keeps the diff
     notebook = tmp_path / "analysis.ipynb"
-    notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    notebook.write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
     monkeypatch.setenv("MLOPS_NOTEBOOK", str(notebook))
     with mo.start_run(name="populated") as run:
         mo.log_params(C=2)
         mo.log_metric("loss", 0.5)
         mo.log_artifact(b"model bytes", "model.bin")
         mo.log_artifact({"threshold": 0.4}, "config.json")
-        record_evaluation("bias", subject={"run": run.id}, summary={"dp": 0.8}, report={"groups": [1, 2]})
+        record_evaluation(
+            "bias", subject={"run": run.id}, summary={"dp": 0.8}, report={"groups": [1, 2]}
+        )
     with backend_store.read() as conn:
         context = json.loads(conn.execute(select(meta.runs.c.context)).scalar_one())
         arts = dict(conn.execute(select(meta.artifacts.c.name, meta.artifacts.c.digest)).all())
         report = conn.execute(select(meta.evaluations.c.report)).scalar_one()
     return {
-        "store": backend_store, "run": run.id, "artifacts": arts, "report": report,
-        "notebook": context["notebook"]["digest"], "diff": context["git"]["diff_digest"],
+        "store": backend_store,
+        "run": run.id,
+        "artifacts": arts,
+        "report": report,
+        "notebook": context["notebook"]["digest"],
+        "diff": context["git"]["diff_digest"],
         "packages": context["packages"]["digest"],
-        "history": (context.get("history") or {}).get("digest"),  # when an IPython shell exists in this process
+        "history": (context.get("history") or {}).get(
+            "digest"
+        ),  # when an IPython shell exists in this process
     }
 
 
@@ -80,10 +97,20 @@ def test_clean_store_reports_no_damage(populated, cli):
     store = populated["store"]
     report = fsck(store=store)
     assert report.passed, report.problems
-    expected = {*populated["artifacts"].values(), populated["report"], populated["notebook"], populated["diff"]}
+    expected = {
+        *populated["artifacts"].values(),
+        populated["report"],
+        populated["notebook"],
+        populated["diff"],
+    }
     contexts = 2 + (populated["history"] is not None)
     assert set(store.objects) == expected | ({populated["history"]} - {None})
-    assert report.references == {"artifact": 2, "evaluation report": 1, "run context": contexts, "package set": 1}
+    assert report.references == {
+        "artifact": 2,
+        "evaluation report": 1,
+        "run context": contexts,
+        "package set": 1,
+    }
     assert report.unreferenced == 0 and report.audit_events >= 5
     out = cli("fsck", "--json")
     assert out.exit_code == 0 and json.loads(out.stdout)["passed"] is True
@@ -94,7 +121,9 @@ def test_one_flipped_byte_in_an_artifact_is_found_and_named(populated, cli):
     digest = populated["artifacts"]["model.bin"]
     rewrite_object(store, digest, flip_one_byte)
     report = fsck(store=store)
-    assert problems(report) == {("corrupt object", digest[:12]): [f"artifact 'model.bin' of run {run[:8]}"]}
+    assert problems(report) == {
+        ("corrupt object", digest[:12]): [f"artifact 'model.bin' of run {run[:8]}"]
+    }
     out = cli("fsck")
     assert out.exit_code == FAILED_EXIT_CODE
     assert "corrupt object" in out.stdout and "model.bin" in out.stdout
@@ -102,9 +131,14 @@ def test_one_flipped_byte_in_an_artifact_is_found_and_named(populated, cli):
         mo.load_artifact(run, "model.bin")
 
 
-@pytest.mark.parametrize("which, label", [
-    ("notebook", "notebook snapshot"), ("diff", "git diff"), ("report", "evaluation"),
-])
+@pytest.mark.parametrize(
+    "which, label",
+    [
+        ("notebook", "notebook snapshot"),
+        ("diff", "git diff"),
+        ("report", "evaluation"),
+    ],
+)
 def test_deleted_context_and_report_objects_are_found_and_named(populated, which, label):
     store, digest = populated["store"], populated[which]
     store.objects.delete(digest)
@@ -116,22 +150,31 @@ def test_deleted_context_and_report_objects_are_found_and_named(populated, which
 
 def test_executed_cells_snapshot_is_checked(ip):
     ip.run_cell("import nbmlops as mo\nx = 1", store_history=True)
-    assert ip.run_cell("with mo.start_run(name='in-notebook') as run: pass", store_history=True).success
+    assert ip.run_cell(
+        "with mo.start_run(name='in-notebook') as run: pass", store_history=True
+    ).success
     store = mo.Workspace.find().store()
     with store.read() as conn:
-        history = json.loads(conn.execute(select(meta.runs.c.context)).scalar_one())["history"]["digest"]
+        history = json.loads(conn.execute(select(meta.runs.c.context)).scalar_one())["history"][
+            "digest"
+        ]
     assert fsck(store=store).passed
     assert b"x = 1" in store.objects.get(history)
     rewrite_object(store, history, lambda b: b.replace(b"x = 1", b"x = 2"))
     assert problems(fsck(store=store)) == {
-        ("corrupt object", history[:12]): [f"executed cells of run {ip.user_ns['run'].id[:8]}"]}
+        ("corrupt object", history[:12]): [f"executed cells of run {ip.user_ns['run'].id[:8]}"]
+    }
 
 
 def test_edited_package_set_and_broken_references(populated):
     store, run = populated["store"], populated["run"]
     with store.write() as conn:
         conn.execute(update(meta.package_sets).values(packages=json.dumps(["evil==6.6.6"])))
-        conn.execute(update(meta.artifacts).where(meta.artifacts.c.name == "config.json").values(digest="not-a-digest"))
+        conn.execute(
+            update(meta.artifacts)
+            .where(meta.artifacts.c.name == "config.json")
+            .values(digest="not-a-digest")
+        )
     found = problems(fsck(store=store))
     assert found == {
         ("corrupt package set", populated["packages"][:12]): [f"package set of run {run[:8]}"],
@@ -153,7 +196,9 @@ def test_unreadable_context_is_reported_and_stops_gc(populated):
 def test_tampered_audit_chain_is_part_of_fsck(populated):
     store = populated["store"]
     with store.write() as conn:
-        conn.execute(update(meta.audit_events).where(meta.audit_events.c.seq == 2).values(username="mallory"))
+        conn.execute(
+            update(meta.audit_events).where(meta.audit_events.c.seq == 2).values(username="mallory")
+        )
     assert ("audit chain", "event 2") in problems(fsck(store=store))
 
 
@@ -170,11 +215,21 @@ def manifest_chunks(data: bytes):
 
 @pytest.fixture
 def manifests(backend_store):
-    """Evaluation reports play manifests: one registry entry makes fsck and gc follow them to their chunks."""
-    register(column("test manifest", meta.evaluations.c.report, "manifest of evaluation #{id}",
-                    meta.evaluations.c.id, follow=manifest_chunks))
+    """Evaluation reports play manifests: one registry entry makes fsck and gc follow them to
+    their chunks."""
+    register(
+        column(
+            "test manifest",
+            meta.evaluations.c.report,
+            "manifest of evaluation #{id}",
+            meta.evaluations.c.id,
+            follow=manifest_chunks,
+        )
+    )
     chunks = [backend_store.objects.put(f"chunk {i}".encode()) for i in range(3)]
-    eid = record_evaluation("drift", subject={}, summary={}, report={"chunks": chunks}, store=backend_store)
+    eid = record_evaluation(
+        "drift", subject={}, summary={}, report={"chunks": chunks}, store=backend_store
+    )
     yield backend_store, chunks, eid
     unregister("test manifest")
 
@@ -182,7 +237,9 @@ def manifests(backend_store):
 def test_manifest_chunks_are_followed_checked_and_kept(manifests):
     store, chunks, eid = manifests
     report = fsck(store=store)
-    assert report.passed and report.references["test manifest entry"] == 3 and report.unreferenced == 0
+    assert (
+        report.passed and report.references["test manifest entry"] == 3 and report.unreferenced == 0
+    )
     assert gc(grace=0, store=store).removed == []
     store.objects.delete(chunks[1])
     rewrite_object(store, chunks[2], flip_one_byte)
@@ -198,7 +255,10 @@ def test_edited_manifest_is_found_and_gc_keeps_its_chunks(manifests):
         manifest = conn.execute(select(meta.evaluations.c.report)).scalar_one()
     rewrite_object(store, manifest, lambda b: b.replace(chunks[0].encode(), chunks[1].encode()))
     found = problems(fsck(store=store))
-    assert found[("corrupt object", manifest[:12])] == [f"manifest of evaluation #{eid}", f"evaluation #{eid} (drift)"]
+    assert found[("corrupt object", manifest[:12])] == [
+        f"manifest of evaluation #{eid}",
+        f"evaluation #{eid} (drift)",
+    ]
     with pytest.raises(IntegrityError, match="cannot be read"):
         gc(grace=0, store=store)
     assert all(store.objects.exists(c) for c in chunks)
@@ -230,7 +290,9 @@ def test_gc_removes_old_orphans_only_and_records_it(populated, cli):
     assert fsck(store=store).passed
     assert mo.load_artifact(populated["run"], "model.bin") == b"model bytes"
     [event] = mo.audit_log(action="objects.gc").events
-    assert event["payload"]["removed"] == 3 and sorted(event["payload"]["digests"]) == sorted(orphans)
+    assert event["payload"]["removed"] == 3 and sorted(event["payload"]["digests"]) == sorted(
+        orphans
+    )
     out = cli("gc", "--grace", "0", "--json")
     assert out.exit_code == 0 and json.loads(out.stdout)["removed"] == []
 
@@ -258,7 +320,8 @@ def test_reused_old_object_is_freshened_so_gc_keeps_it(store):
 
 
 def test_gc_never_removes_what_a_concurrent_commit_references(store, monkeypatch):
-    """A writer keeps leaving orphans and later commits rows reusing old ones, while gc runs in a loop."""
+    """A writer keeps leaving orphans and later commits rows reusing old ones, while gc runs in a
+    loop."""
     monkeypatch.setattr(objects, "FRESHEN_AFTER_S", 0.05)
     grace = 0.5  # safe: every commit below takes far less than grace - FRESHEN_AFTER_S
     stop = threading.Event()
@@ -279,7 +342,9 @@ def test_gc_never_removes_what_a_concurrent_commit_references(store, monkeypatch
             while time.time() < deadline:
                 store.objects.put(f"orphan {i}".encode())  # a writer killed before its row
                 if i > 50 and i % 4 == 0:
-                    j = rng.randrange(i - 50)  # bytes first written long ago: maybe collected, maybe not
+                    j = rng.randrange(
+                        i - 50
+                    )  # bytes first written long ago: maybe collected, maybe not
                     run.log_artifact(f"orphan {j}".encode(), f"a{i}.bin")
                     reused += 1
                 i += 1

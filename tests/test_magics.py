@@ -1,4 +1,5 @@
-"""%mlops and %%mlops inside IPython: Results come back, names are notebook variables, errors are one line."""
+"""%mlops and %%mlops inside IPython: Results come back, names are notebook variables, errors are
+one line."""
 
 from __future__ import annotations
 
@@ -27,25 +28,33 @@ def test_line_magic_returns_a_result_that_renders_html(ip):
 
 
 def test_cell_magic_tracks_the_cell_as_a_run(ip, capsys):
-    outcome = ip.run_cell(textwrap.dedent("""\
+    outcome = ip.run_cell(
+        textwrap.dedent("""\
         %%mlops run --name baseline --tag team=risk
         import nbmlops as mo
         mo.log_params(C=0.5)
         for step, loss in enumerate([0.9, 0.5, 0.3]):
             mo.log_metric("loss", loss, step=step)
         seen_run = mo.active_run().id
-    """))
+    """)
+    )
     assert outcome.error_in_exec is None
     shown = capsys.readouterr().out  # the run's summary is displayed under the cell
     assert "Run baseline (" in shown and "finished in" in shown and "loss=0.3" in shown
     run = mo.get_run(ip.user_ns["seen_run"])
-    assert run.run["name"] == "baseline" and run.run["status"] == "FINISHED" and run.tags == {"team": "risk"}
+    assert (
+        run.run["name"] == "baseline"
+        and run.run["status"] == "FINISHED"
+        and run.tags == {"team": "risk"}
+    )
     assert mo.metric_history(run.run["id"], "loss").values == [0.9, 0.5, 0.3]
     assert mo.active_run() is None
 
 
 def test_a_failing_cell_fails_its_run_and_stops_execution(ip, capsys):
-    outcome = ip.run_cell("%%mlops run --name broken\nimport nbmlops as mo\nmo.log_metric('x', 1)\n{}['missing']\n")
+    outcome = ip.run_cell(
+        "%%mlops run --name broken\nimport nbmlops as mo\nmo.log_metric('x', 1)\n{}['missing']\n"
+    )
     assert isinstance(outcome.error_in_exec, mo.MlopsError)  # Run All stops here
     run = mo.list_runs().runs[0]
     assert run["name"] == "broken" and run["status"] == "FAILED"
@@ -58,11 +67,17 @@ def test_errors_show_one_line(ip, monkeypatch):
     outcome = ip.run_cell("%mlops runs show 0123")
     assert isinstance(outcome.error_in_exec, mo.NotFound)
     assert shown[-1] == ["\x1b[31mError: No run id starts with '0123'.\x1b[0m"]
-    outcome = ip.run_cell("import nbmlops as mo\nmo.metric_history('0123', 'loss')")  # the API too, not only magics
+    outcome = ip.run_cell(
+        "import nbmlops as mo\nmo.metric_history('0123', 'loss')"
+    )  # the API too, not only magics
     assert shown[-1] == ["\x1b[31mError: No run id starts with '0123'.\x1b[0m"]
     outcome = ip.run_cell("%mlops runs list --limt 3")
     assert isinstance(outcome.error_in_exec, mo.InvalidInput)
-    assert len(shown[-1]) == 1 and "No such option '--limt'. Did you mean '--limit'? (see %mlops runs list --help)" in shown[-1][0]
+    assert (
+        len(shown[-1]) == 1
+        and "No such option '--limt'. Did you mean '--limit'? (see %mlops runs list --help)"
+        in shown[-1][0]
+    )
     outcome = ip.run_cell("%mlops runs list --filter 'unbalanced")
     assert "check the quotes" in str(outcome.error_in_exec)
 
@@ -90,8 +105,21 @@ def test_loading_the_extension_imports_nothing_heavy():
         print(" ".join(sorted(new)))
     """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split()
-    heavy = {"sqlalchemy", "pandas", "numpy", "pyarrow", "plotly", "scipy", "sklearn", "papermill", "click", "fsspec"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+    heavy = {
+        "sqlalchemy",
+        "pandas",
+        "numpy",
+        "pyarrow",
+        "plotly",
+        "scipy",
+        "sklearn",
+        "papermill",
+        "click",
+        "fsspec",
+    }
     assert "nbmlops" in out and not heavy & set(out)
 
 
@@ -108,7 +136,9 @@ def test_in_a_real_kernel_an_error_is_one_red_line_and_stops_the_notebook(worksp
         nbformat.v4.new_code_cell("import nbmlops as mo\nmo.get_run('abcdef')"),
         nbformat.v4.new_code_cell("print('not reached')"),
     ]
-    client = NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(workspace.root)}})
+    client = NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(workspace.root)}}
+    )
     with pytest.raises(CellExecutionError):
         client.execute()
     assert nb.cells[1].outputs[0]["text"] == "RunList\n"

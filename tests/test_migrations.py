@@ -13,7 +13,9 @@ def _diff(url: str) -> list:
     try:
         migrate.upgrade(engine, url)
         with engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), meta.metadata)
+            return compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), meta.metadata
+            )
     finally:
         engine.dispose()
 

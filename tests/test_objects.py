@@ -20,7 +20,11 @@ def test_put_get_dedupe_and_iterate(backend_store):
     assert sorted(objects) == sorted([a, b])
     with objects.open(a) as f:
         assert f.read() == b"hello"
-    assert objects.write_many([b"x", b"y", b"x"]) == [digest_bytes(b"x"), digest_bytes(b"y"), digest_bytes(b"x")]
+    assert objects.write_many([b"x", b"y", b"x"]) == [
+        digest_bytes(b"x"),
+        digest_bytes(b"y"),
+        digest_bytes(b"x"),
+    ]
     assert objects.get(digest_bytes(b"y")) == b"y"
     objects.delete(a)
     assert not objects.exists(a)

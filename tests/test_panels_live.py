@@ -12,7 +12,8 @@ CELL = """
 import time
 import nbmlops as mo
 from nbmlops.tracking.buffer import BUFFER
-view = next(h.__self__ for h in BUFFER.tick_hooks if type(getattr(h, "__self__", None)).__name__ == "LiveView")
+view = next(h.__self__ for h in BUFFER.tick_hooks if type(getattr(h, "__self__", None)).__name__ ==
+"LiveView")
 for s in range(5):
     mo.log_metric("loss", 1 / (s + 1), step=s)
     mo.log_metric("accuracy", 0.5 + s / 20, step=s)
@@ -20,7 +21,8 @@ BUFFER.wake()  # the writer thread flushes now instead of within a second
 deadline = time.time() + 30
 while view.updates == 0 and time.time() < deadline:
     time.sleep(0.02)
-mid = {t["name"]: list(t["y"]) for t in view.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"]}
+mid = {t["name"]: list(t["y"]) for t in
+view.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"]}
 for s in range(5, 9):
     mo.log_metric("loss", 1 / (s + 1), step=s)
 """

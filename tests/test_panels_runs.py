@@ -1,4 +1,5 @@
-"""The runs panel in Python: pages, server-side filter and sort, columns, selection charts, fallbacks."""
+"""The runs panel in Python: pages, server-side filter and sort, columns, selection charts,
+fallbacks."""
 
 from __future__ import annotations
 
@@ -38,8 +39,14 @@ def test_first_page_is_one_block_and_pages_follow(ip, many) -> None:
     # a block message from the browser is answered for the current generation only
     sent: list[dict] = []
     table.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
-    table._on_msg(table, {"type": "fetch", "offset": 200, "limit": 100, "generation": table.generation}, [])
-    table._on_msg(table, {"type": "fetch", "offset": 300, "limit": 100, "generation": table.generation - 1}, [])
+    table._on_msg(
+        table, {"type": "fetch", "offset": 200, "limit": 100, "generation": table.generation}, []
+    )
+    table._on_msg(
+        table,
+        {"type": "fetch", "offset": 300, "limit": 100, "generation": table.generation - 1},
+        [],
+    )
     assert len(sent) == 1 and sent[0]["offset"] == 200
     assert _names(sent[0]["rows"]) == newest_first[200:300]
 
@@ -72,8 +79,14 @@ def test_a_bad_filter_says_one_sentence_and_keeps_the_rows(ip, many) -> None:
 
 def test_column_chooser_offers_every_param_and_metric(ip, many) -> None:
     table = mo.panels.runs().table
-    assert set(table.optional_columns) == {"metrics.accuracy", "metrics.loss", "metrics.m2", "params.model",
-                                           "params.penalty", *(f"params.p{j}" for j in range(2, 6))}
+    assert set(table.optional_columns) == {
+        "metrics.accuracy",
+        "metrics.loss",
+        "metrics.m2",
+        "params.model",
+        "params.penalty",
+        *(f"params.p{j}" for j in range(2, 6)),
+    }
     table.chosen = ["params.penalty", "metrics.loss"]
     assert [c["key"] for c in table.columns][-2:] == ["params.penalty", "metrics.loss"]
     row = table.first_rows[0]
@@ -105,7 +118,9 @@ def test_selection_draws_curves_and_parallel_coordinates(ip, many) -> None:
 def test_no_runs_says_how_to_log_one(ip) -> None:
     panel = mo.panels.runs()
     assert panel.table.total == 0 and panel.table.empty_text == NO_RUNS
-    assert "no metrics" in json.dumps(panel.curves.outputs) or "Click runs" in json.dumps(panel.curves.outputs)
+    assert "no metrics" in json.dumps(panel.curves.outputs) or "Click runs" in json.dumps(
+        panel.curves.outputs
+    )
 
 
 def test_magic_returns_the_panel_with_a_static_fallback(ip, many) -> None:
@@ -127,4 +142,9 @@ def test_panels_need_a_notebook(cli, workspace) -> None:
 def test_frame_oracle_matches_generated_params(many) -> None:
     _ids, frame = many
     assert isinstance(frame, pd.DataFrame)
-    assert frame["params.model"].value_counts().to_dict() == {"rf": 113, "gbm": 113, "logreg": 112, "svm": 112}
+    assert frame["params.model"].value_counts().to_dict() == {
+        "rf": 113,
+        "gbm": 113,
+        "logreg": 112,
+        "svm": 112,
+    }

@@ -1,4 +1,5 @@
-"""Models, drift, bias and jobs panels driven like a user would: clicks, confirmations, real stores."""
+"""Models, drift, bias and jobs panels driven like a user would: clicks, confirmations, real
+stores."""
 
 from __future__ import annotations
 
@@ -31,26 +32,34 @@ def _figure(area):  # type: ignore[no-untyped-def]
     return area.outputs[0]["data"][PLOTLY]
 
 
-def test_models_panel_promotion_asks_first_then_needs_a_second_person(ip, churn, workspace, monkeypatch) -> None:
+def test_models_panel_promotion_asks_first_then_needs_a_second_person(
+    ip, churn, workspace, monkeypatch
+) -> None:
     store = workspace.store()
     panel = mo.panels.models("churn")
     assert [r["cells"][0] for r in panel.table.first_rows] == [2, 1]
     assert panel.version == "churn@2"
     assert "1 of 1 gates fail" in panel.details.value
 
-    # a failing version: the confirm step already says why, and confirming is refused by the registry
+    # a failing version: the confirm step already says why, and confirming is refused by the
+    # registry
     before = store_state(store)
     panel.promote_button.click()
     assert panel.confirm_box.layout.display == "flex"
     assert "1 of 1 gates fail: accuracy&gt;=0.8 (accuracy is 0.7)" in panel.confirm_text.value
     assert store_state(store) == before  # asking writes nothing
     panel.confirm_button.click()
-    assert "was not promoted to production" in panel.answer.value and "#b42318" in panel.answer.value
+    assert (
+        "was not promoted to production" in panel.answer.value and "#b42318" in panel.answer.value
+    )
 
     # the passing version: request, then the requester may not approve it
     panel.table.selected = ["churn@1"]
     panel.promote_button.click()
-    assert "All 1 gate pass" in panel.confirm_text.value or "All 1 gates pass" in panel.confirm_text.value
+    assert (
+        "All 1 gate pass" in panel.confirm_text.value
+        or "All 1 gates pass" in panel.confirm_text.value
+    )
     panel.confirm_button.click()
     assert "awaits approval" in panel.answer.value
     pending = [r["cells"][2] for r in panel.table.first_rows if r["key"] == "churn@1"][0]
@@ -70,7 +79,9 @@ def test_models_panel_promotion_asks_first_then_needs_a_second_person(ip, churn,
     review.confirm_button.click()
     assert "approved by reviewer" in review.answer.value
     assert mo.models.resolve_version("churn@production").version == 1
-    assert [r["cells"][1] for r in review.table.first_rows if r["key"] == "churn@1"] == ["production"]
+    assert [r["cells"][1] for r in review.table.first_rows if r["key"] == "churn@1"] == [
+        "production"
+    ]
     actions = [t["action"] for t in mo.models.history("churn").transitions]
     assert actions[:3] == ["promote", "approve", "request"]
 
@@ -131,8 +142,14 @@ def test_bias_panel_bars_match_pandas_and_the_line_is_four_fifths(ip, churn) -> 
     assert figure["layout"]["shapes"][0]["y0"] == pytest.approx(0.8 * rates.max())
     assert "four-fifths rule" in panel.summary.value
     panel.metric.value = "accuracy"
-    correct = frame.assign(ok=clf.predict(frame[FEATURES]) == frame["churned"]).groupby("gender")["ok"].mean()
-    bars = dict(zip(_figure(panel.chart)["data"][0]["x"], _figure(panel.chart)["data"][0]["y"], strict=True))
+    correct = (
+        frame.assign(ok=clf.predict(frame[FEATURES]) == frame["churned"])
+        .groupby("gender")["ok"]
+        .mean()
+    )
+    bars = dict(
+        zip(_figure(panel.chart)["data"][0]["x"], _figure(panel.chart)["data"][0]["y"], strict=True)
+    )
     assert bars == pytest.approx(correct.to_dict())
 
 
@@ -141,8 +158,9 @@ def test_jobs_panel_lists_jobs_and_sweep_progress(ip, workspace, tmp_path) -> No
     panel = mo.panels.jobs()
     assert panel.table.total == 0 and "No jobs yet" in panel.table.empty_text
     nb = write_train(tmp_path / "train.ipynb")
-    sweep = mo.jobs.sweep(nb, grid={"C": [0.5, 1.0]}, parameters={"n_points": 3, "fail": False},
-                          progress=False)
+    sweep = mo.jobs.sweep(
+        nb, grid={"C": [0.5, 1.0]}, parameters={"n_points": 3, "fail": False}, progress=False
+    )
     panel.reload()
     rows = {r["cells"][2]: r for r in panel.table.first_rows}
     assert rows["sweep"]["cells"][4] == "2 of 2 points"
@@ -154,9 +172,14 @@ def test_jobs_panel_lists_jobs_and_sweep_progress(ip, workspace, tmp_path) -> No
 
 def _loans(rows: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"loan_id": np.arange(rows), "amount": rng.gamma(2.0, 1000.0, rows).round(2),
-                         "region": rng.choice(["north", "south", "east"], rows),
-                         "rate": rng.uniform(0.01, 0.2, rows)})
+    return pd.DataFrame(
+        {
+            "loan_id": np.arange(rows),
+            "amount": rng.gamma(2.0, 1000.0, rows).round(2),
+            "region": rng.choice(["north", "south", "east"], rows),
+            "rate": rng.uniform(0.01, 0.2, rows),
+        }
+    )
 
 
 def test_data_panel_compares_the_newest_two_and_colours_what_moved(ip, workspace) -> None:
@@ -178,17 +201,23 @@ def test_data_panel_compares_the_newest_two_and_colours_what_moved(ip, workspace
     assert changes["schema:score"][4] == {"text": "added", "tone": "ok"}
     assert changes["schema:rate"][4] == {"text": "removed", "tone": "alert"}
     mean = changes["mean:amount"]
-    assert mean[2] == pytest.approx(old["amount"].mean()) and mean[3] == pytest.approx(new["amount"].mean())
+    assert mean[2] == pytest.approx(old["amount"].mean()) and mean[3] == pytest.approx(
+        new["amount"].mean()
+    )
     assert mean[4]["tone"] == "alert"
     count = changes["count:loan_id"]
-    assert (count[2], count[3]) == (400, len(new)) and count[4]["tone"] == "warn"  # 2.5% fewer: amber
+    assert (count[2], count[3]) == (400, len(new)) and count[4][
+        "tone"
+    ] == "warn"  # 2.5% fewer: amber
     trace = _figure(panel.chart)["data"][0]
     assert trace["x"] == [1, 2] and trace["y"] == [400, len(new)] and trace["text"] == ["prod", ""]
     assert len(set(trace["marker"]["color"])) == 1  # both selected
 
     panel.key.value = "loan_id"
-    assert (panel.diff.added, panel.diff.removed) == (len(set(new.loan_id) - set(old.loan_id)),
-                                                     len(set(old.loan_id) - set(new.loan_id)))
+    assert (panel.diff.added, panel.diff.removed) == (
+        len(set(new.loan_id) - set(old.loan_id)),
+        len(set(old.loan_id) - set(new.loan_id)),
+    )
     common = old.merge(new, on="loan_id", suffixes=("_a", "_b"))
     assert panel.diff.changed == int((common.amount_a != common.amount_b).sum()) == 100
     assert "Sample of added rows" in panel.samples.value
@@ -217,9 +246,11 @@ def test_data_panel_of_files_lists_the_paths_that_changed(ip, workspace, tmp_pat
     panel = mo.panels.data("scans")
     assert panel.key.layout.display == "none"
     changes = {r["key"]: r["cells"][1] for r in panel.changes.first_rows}
-    assert changes == {"added:c.txt": {"text": "added", "tone": "ok"},
-                       "removed:b.txt": {"text": "removed", "tone": "alert"},
-                       "changed:a.txt": {"text": "changed", "tone": "warn"}}
+    assert changes == {
+        "added:c.txt": {"text": "added", "tone": "ok"},
+        "removed:b.txt": {"text": "removed", "tone": "alert"},
+        "changed:a.txt": {"text": "changed", "tone": "warn"},
+    }
     assert "files 2 → 2 (+0)" in panel.details.value
 
 

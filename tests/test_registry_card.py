@@ -13,7 +13,9 @@ def test_card_gathers_details_data_metrics_evaluations_gates_and_caveats(workspa
     with mo.start_run(name="train") as run:
         mo.log_metric("accuracy", 0.91)
         add_dataset_version(workspace.store(), run.id, "customers", 4)
-    mo.models.register(clf, "churn", run=run.id, example=frame, description="Flags customers likely to leave.")
+    mo.models.register(
+        clf, "churn", run=run.id, example=frame, description="Flags customers likely to leave."
+    )
     bias = mo.evaluate.bias(clf, frame, "churned", sensitive="gender,age_band", min_group_size=200)
     mo.models.gate("churn", require=["accuracy>=0.8"])
     mo.models.promote("churn@1", to="production")
@@ -40,7 +42,13 @@ def test_card_gathers_details_data_metrics_evaluations_gates_and_caveats(workspa
 def test_card_of_a_bare_version_says_what_is_missing(workspace):
     mo.models.register(fit_classifier(churn_frame()), "churn")
     caveats = mo.models.card("churn@1").caveats()
-    assert "No dataset versions are recorded for the source run, so the training data cannot be traced." in caveats
-    assert "The signature was not taken from training rows, so input types are not recorded." in caveats
+    assert (
+        "No dataset versions are recorded for the source run, so the training data cannot be "
+        "traced." in caveats
+    )
+    assert (
+        "The signature was not taken from training rows, so input types are not recorded."
+        in caveats
+    )
     with pytest.raises(InvalidInput, match="name it .md or .html"):
         mo.models.card("churn@1", out="card.txt")

@@ -15,11 +15,15 @@ def test_compare_two_versions_on_the_same_data(workspace):
     frame = churn_frame(1500)
     train, test = frame.iloc[:1000], frame.iloc[1000:].reset_index(drop=True)
     champion = fit_classifier(train)
-    challenger = DecisionTreeClassifier(max_depth=3, random_state=0).fit(train[FEATURES], train.churned)
+    challenger = DecisionTreeClassifier(max_depth=3, random_state=0).fit(
+        train[FEATURES], train.churned
+    )
     mo.models.register(champion, "churn")
     mo.models.register(challenger, "churn", alias="challenger")
     mo.models.promote("churn@1", to="champion")
-    result = mo.models.compare("churn@champion", "churn@challenger", data=test, target="churned", sensitive="gender")
+    result = mo.models.compare(
+        "churn@champion", "churn@challenger", data=test, target="churned", sensitive="gender"
+    )
     y = test.churned
     preds = [m.predict(test[FEATURES]) for m in (champion, challenger)]
     by_metric = {m["metric"]: (m["a"], m["b"]) for m in result.metrics}
@@ -29,10 +33,14 @@ def test_compare_two_versions_on_the_same_data(workspace):
         assert by_metric["recall"][i] == pytest.approx(recall_score(y, pred), abs=1e-15)
         assert by_metric["f1"][i] == pytest.approx(f1_score(y, pred), abs=1e-12)
     proba = [m.predict_proba(test[FEATURES])[:, 1] for m in (champion, challenger)]
-    assert by_metric["roc_auc"] == pytest.approx((roc_auc_score(y, proba[0]), roc_auc_score(y, proba[1])))
+    assert by_metric["roc_auc"] == pytest.approx(
+        (roc_auc_score(y, proba[0]), roc_auc_score(y, proba[1]))
+    )
     assert result.agreement == pytest.approx(np.mean(preds[0] == preds[1]))
     right = pd.DataFrame({"a": preds[0] == y, "b": preds[1] == y})
-    assert result.fixes == int((~right.a & right.b).sum()) and result.breaks == int((right.a & ~right.b).sum())
+    assert result.fixes == int((~right.a & right.b).sum()) and result.breaks == int(
+        (right.a & ~right.b).sum()
+    )
     assert "demographic_parity_ratio" in by_metric and "p50_latency_ms" in by_metric
     assert (result.a, result.b) == ("churn@champion (churn@1)", "churn@challenger (churn@2)")
     stored = list_evaluations("compare")[0]

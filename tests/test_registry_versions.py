@@ -50,14 +50,25 @@ def test_register_records_artifact_signature_run_facts_data_and_code(workspace):
         mo.log_params(C=1.0, features=FEATURES)
         mo.log_metric("accuracy", 0.87)
         add_dataset_version(store, run.id)
-        version = mo.models.register(clf, "churn", example=frame, description="Who will leave next month")
-    assert (version.name, version.version, version.format, version.run_id) == ("churn", 1, "skops", run.id)
-    assert version.metrics == {"accuracy": 0.87}  # logged a moment before, still buffered: flushed first
+        version = mo.models.register(
+            clf, "churn", example=frame, description="Who will leave next month"
+        )
+    assert (version.name, version.version, version.format, version.run_id) == (
+        "churn",
+        1,
+        "skops",
+        run.id,
+    )
+    assert version.metrics == {
+        "accuracy": 0.87
+    }  # logged a moment before, still buffered: flushed first
     assert version.params == {"C": 1.0, "features": FEATURES}
     assert [d["ref"] for d in version.data] == ["loans@2"]
     assert version.signature["source"] == "example"
-    assert version.signature["inputs"] == [{"name": "income", "type": "float64", "nullable": False},
-                                           {"name": "tenure", "type": "int64", "nullable": False}]
+    assert version.signature["inputs"] == [
+        {"name": "income", "type": "float64", "nullable": False},
+        {"name": "tenure", "type": "int64", "nullable": False},
+    ]
     assert version.signature["outputs"]["classes"] == [0, 1]
     assert version.context["python"] and "packages" in version.context
     assert version.class_name == "sklearn.linear_model._logistic.LogisticRegression"
@@ -79,7 +90,9 @@ def test_versions_count_up_and_references_resolve(workspace):
     assert mo.models.resolve_version("churn@challenger").version == 2
     loaded = mo.models.load("churn@1")
     assert loaded.C == 0.1
-    np.testing.assert_array_equal(loaded.predict(frame[FEATURES]), fit_classifier(frame, 0.1).predict(frame[FEATURES]))
+    np.testing.assert_array_equal(
+        loaded.predict(frame[FEATURES]), fit_classifier(frame, 0.1).predict(frame[FEATURES])
+    )
     with pytest.raises(NotFound, match=r"churn has no version 7; its versions are 1 to 3\."):
         mo.models.load("churn@7")
     with pytest.raises(NotFound, match=r"churn has no alias 'prod'; its aliases are challenger\."):
@@ -95,7 +108,9 @@ def test_models_that_skops_cannot_vouch_for_are_stored_with_joblib(workspace):
     from sklearn.preprocessing import FunctionTransformer
 
     frame = churn_frame()
-    odd = make_pipeline(FunctionTransformer(operator.neg), fit_classifier(frame)).fit(frame[FEATURES], frame.churned)
+    odd = make_pipeline(FunctionTransformer(operator.neg), fit_classifier(frame)).fit(
+        frame[FEATURES], frame.churned
+    )
     v1 = mo.models.register(odd, "odd")
     v2 = mo.models.register(Handmade(50.0), "handmade")
     assert v1.format == v2.format == "joblib"
@@ -109,12 +124,18 @@ def test_a_skops_file_needing_untrusted_types_is_refused_unless_trusted(tmp_path
     from sklearn.preprocessing import FunctionTransformer
 
     frame = churn_frame(300)
-    model = make_pipeline(FunctionTransformer(operator.neg), fit_classifier(frame)).fit(frame[FEATURES], frame.churned)
+    model = make_pipeline(FunctionTransformer(operator.neg), fit_classifier(frame)).fit(
+        frame[FEATURES], frame.churned
+    )
     path = tmp_path / "odd.skops"
     sio.dump(model, path)
-    with pytest.raises(PermissionDenied, match=r"needs types that are not trusted by default \(_operator.neg\)"):
+    with pytest.raises(
+        PermissionDenied, match=r"needs types that are not trusted by default \(_operator.neg\)"
+    ):
         formats.read_model_file(str(path))
-    assert formats.read_model_file(str(path), trusted=["_operator.neg"]).predict(frame[FEATURES]).shape == (300,)
+    assert formats.read_model_file(str(path), trusted=["_operator.neg"]).predict(
+        frame[FEATURES]
+    ).shape == (300,)
 
 
 def test_load_refuses_an_artifact_whose_bytes_changed_before_deserialising(workspace, tmp_path):
@@ -127,7 +148,9 @@ def test_load_refuses_an_artifact_whose_bytes_changed_before_deserialising(works
     os.chmod(key, 0o644)
     with open(key, "wb") as f:
         f.write(pickle.dumps(Boom(str(marker))))
-    with pytest.raises(IntegrityError, match=r"The artifact of handmade@1 no longer matches its digest"):
+    with pytest.raises(
+        IntegrityError, match=r"The artifact of handmade@1 no longer matches its digest"
+    ):
         mo.models.load("handmade@1")
     assert not marker.exists()
 
@@ -135,17 +158,22 @@ def test_load_refuses_an_artifact_whose_bytes_changed_before_deserialising(works
 def test_a_model_that_cannot_be_serialised_is_refused_and_nothing_is_written(workspace):
     store = workspace.store()
     before = store_state(store)
-    with pytest.raises(InvalidInput, match=r"This Unpicklable cannot be stored .*; a model must be picklable"):
+    with pytest.raises(
+        InvalidInput, match=r"This Unpicklable cannot be stored .*; a model must be picklable"
+    ):
         mo.models.register(Unpicklable(), "broken")
     assert store_state(store) == before
 
 
-@pytest.mark.parametrize("alias, message", [
-    ("2", "'2' cannot be a model alias: it would collide with a version number"),
-    ("latest", "'latest' cannot be a model alias"),
-    ("production", "'production' is set only through model promote"),
-    ("bad alias", "'bad alias' is not a valid model alias"),
-])
+@pytest.mark.parametrize(
+    "alias, message",
+    [
+        ("2", "'2' cannot be a model alias: it would collide with a version number"),
+        ("latest", "'latest' cannot be a model alias"),
+        ("production", "'production' is set only through model promote"),
+        ("bad alias", "'bad alias' is not a valid model alias"),
+    ],
+)
 def test_aliases_that_collide_or_bypass_promotion_are_refused(workspace, alias, message):
     mo.models.register(fit_classifier(churn_frame()), "churn")
     store = workspace.store()
@@ -184,7 +212,10 @@ def test_signature_of_a_model_fitted_on_arrays_comes_from_the_example_columns(wo
     frame = churn_frame(300)
     clf = fit_classifier(frame).fit(frame[FEATURES].to_numpy(), frame.churned)
     version = mo.models.register(clf, "plain", example=frame[FEATURES])
-    assert version.signature["inputs"] == [{"name": "0", "type": "float64"}, {"name": "1", "type": "float64"}]
+    assert version.signature["inputs"] == [
+        {"name": "0", "type": "float64"},
+        {"name": "1", "type": "float64"},
+    ]
     assert version.signature["named"] is False and version.signature["source"] == "example"
 
 

@@ -44,14 +44,20 @@ def test_html_escapes_and_marks():
 def test_text_aligns_and_marks():
     text = str(Sample(0.1))
     assert text.startswith("Sample\n------\n")
-    assert "  a  1.5\n* b  NaN\n(* marks a difference)" in text  # numbers right-aligned, marks in front
+    assert (
+        "  a  1.5\n* b  NaN\n(* marks a difference)" in text
+    )  # numbers right-aligned, marks in front
     assert repr(Sample(0.1)) == text.rstrip("\n")
 
 
 def test_json_is_strict():
     data = json.loads(Sample(math.nan).to_json())
     assert data == {"value": "NaN"}
-    assert json.loads(Message("ok", fields=[("n", 3)]).to_json()) == {"message": "ok", "tone": "info", "n": 3}
+    assert json.loads(Message("ok", fields=[("n", 3)]).to_json()) == {
+        "message": "ok",
+        "tone": "info",
+        "n": 3,
+    }
 
 
 def test_frame_is_the_first_table():
@@ -64,16 +70,31 @@ def test_charts_render_per_medium():
     @dataclasses.dataclass(repr=False)
     class WithChart(Result):
         def blocks(self):
-            return [Note("before"), Chart(go.Figure(go.Bar(x=["a"], y=[1])), "a: 1"), Html("<i>x</i>", "x")]
+            return [
+                Note("before"),
+                Chart(go.Figure(go.Bar(x=["a"], y=[1])), "a: 1"),
+                Html("<i>x</i>", "x"),
+            ]
 
     r = WithChart()
     assert "a: 1" in str(r) and "plotly" not in str(r)
-    assert "Plotly.newPlot" in r._repr_html_() and len(r._repr_html_()) < 50_000  # no plotly.js copy
+    assert (
+        "Plotly.newPlot" in r._repr_html_() and len(r._repr_html_()) < 50_000
+    )  # no plotly.js copy
     assert len(r.to_html(self_contained=True)) > 1_000_000  # exports carry plotly.js
 
 
 def test_formatting():
-    assert (fmt(0.123456789), fmt(None), fmt(True), fmt(-math.inf)) == ("0.123457", "", "true", "-inf")
+    assert (fmt(0.123456789), fmt(None), fmt(True), fmt(-math.inf)) == (
+        "0.123457",
+        "",
+        "true",
+        "-inf",
+    )
     assert fmt_bytes(38_400_000) == "38.4 MB" and fmt_bytes(999) == "999 B"
     assert (fmt_duration(0.25), fmt_duration(12.34), fmt_duration(185), fmt_duration(7300)) == (
-        "250 ms", "12.3 s", "3 min 05 s", "2 h 01 min")
+        "250 ms",
+        "12.3 s",
+        "3 min 05 s",
+        "2 h 01 min",
+    )

@@ -1,4 +1,5 @@
-"""Retraining policies carried out: the notebook runs as a job, its model becomes the challenger, and promotion
+"""Retraining policies carried out: the notebook runs as a job, its model becomes the challenger,
+and promotion
 is requested (approval) or made when the gates pass (auto); each step is recorded and audited."""
 
 import json
@@ -36,13 +37,18 @@ mo.models.register(model, model_name, example=frame[FEATURES])
 
 
 def retrain_notebook(path):
-    return write_notebook(path, "data = None\nmodel_name = 'unused'\nfail = False", [RETRAIN_SOURCE])
+    return write_notebook(
+        path, "data = None\nmodel_name = 'unused'\nfail = False", [RETRAIN_SOURCE]
+    )
 
 
 def stored_actions(store, result_id):
     with store.read() as conn:
-        return json.loads(conn.execute(select(meta.monitor_results.c.actions)
-                                       .where(meta.monitor_results.c.id == result_id)).scalar_one())
+        return json.loads(
+            conn.execute(
+                select(meta.monitor_results.c.actions).where(meta.monitor_results.c.id == result_id)
+            ).scalar_one()
+        )
 
 
 @pytest.fixture
@@ -50,13 +56,20 @@ def drifting_monitor(workspace, tmp_path):
     train_credit_model()
     credit_applications(4000, seed=1).to_parquet(tmp_path / "reference.parquet")
     credit_applications(3000, seed=3, drifted=True).to_parquet(tmp_path / "november.parquet")
-    mo.monitor.create("credit", reference=str(tmp_path / "reference.parquet"), model="credit@production",
-                      max_drift_share=0.2, exclude=["application_id"])
+    mo.monitor.create(
+        "credit",
+        reference=str(tmp_path / "reference.parquet"),
+        model="credit@production",
+        max_drift_share=0.2,
+        exclude=["application_id"],
+    )
     return workspace.store(), tmp_path
 
 
 @pytest.mark.slow
-def test_approval_level_registers_a_challenger_and_waits_for_a_second_person(drifting_monitor, monkeypatch):
+def test_approval_level_registers_a_challenger_and_waits_for_a_second_person(
+    drifting_monitor, monkeypatch
+):
     store, folder = drifting_monitor
     notebook = retrain_notebook(folder / "retrain.ipynb")
     mo.monitor.set_policy("credit", on="alert", retrain=str(notebook), approval="required")
@@ -65,20 +78,27 @@ def test_approval_level_registers_a_challenger_and_waits_for_a_second_person(dri
     [action] = result.actions
     assert action["status"] == "awaiting approval", action.get("outcome")
     assert action["challenger"] == "credit@2" and action["alias"] == "production"
-    assert action["parameters"] == {"data": str(folder / "november.parquet"), "model_name": "credit"}
+    assert action["parameters"] == {
+        "data": str(folder / "november.parquet"),
+        "model_name": "credit",
+    }
     # the job is a run tagged with the check that launched it, and the model came from that run
     job = mo.get_run(action["run_id"])
     assert job.run["status"] == "FINISHED" and job.tags["monitor_check"] == str(result.result_id)
     assert mo.models.resolve_version("credit@challenger").version == 2
     assert mo.models.resolve_version("credit@production").version == 1  # nothing promoted yet
-    assert stored_actions(store, result.result_id)[0] == action  # the outcome is stored with the check
+    assert (
+        stored_actions(store, result.result_id)[0] == action
+    )  # the outcome is stored with the check
     [event] = audit(store, "monitor.retrain")
     assert event["status"] == "awaiting approval" and event["challenger"] == "credit@2"
     # a second alert while the challenger awaits approval starts no second job
     again = mo.monitor.check("credit", str(folder / "november.parquet"))
     assert again.actions[0]["status"] == "skipped"
-    assert again.actions[0]["outcome"] == (f"not started: credit@2 from the retraining of check #{result.result_id} "
-                                           "still awaits approval to become production")
+    assert again.actions[0]["outcome"] == (
+        f"not started: credit@2 from the retraining of check #{result.result_id} "
+        "still awaits approval to become production"
+    )
     with store.read() as conn:
         jobs = conn.execute(select(meta.runs.c.id).where(meta.runs.c.kind == "job")).all()
     assert len(jobs) == 1

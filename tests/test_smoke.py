@@ -19,7 +19,8 @@ def test_run_round_trip_through_cli(workspace, cli):
 
 
 def test_no_api_name_is_shadowed_by_a_submodule_of_the_same_name():
-    """Importing ``nbmlops.data.commit`` (the module) must never replace ``mo.data.commit`` (the function)."""
+    """Importing ``nbmlops.data.commit`` (the module) must never replace ``mo.data.commit`` (the
+    function)."""
     import importlib
     import pkgutil
     import types
@@ -32,4 +33,6 @@ def test_no_api_name_is_shadowed_by_a_submodule_of_the_same_name():
             importlib.import_module(f"{module_name}.{info.name}")
         for name in getattr(package, "__all__", []):
             value = getattr(getattr(nbmlops, namespace), name)
-            assert not isinstance(value, types.ModuleType), f"mo.{namespace}.{name} is a module, not the function"
+            assert not isinstance(value, types.ModuleType), (
+                f"mo.{namespace}.{name} is a module, not the function"
+            )

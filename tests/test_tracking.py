@@ -33,7 +33,9 @@ def test_every_point_is_stored_with_its_step(backend):
     np.testing.assert_array_equal(history.values, values)
     detail = mo.get_run(run.id)
     by_key = {m["key"]: m for m in detail.metrics}
-    assert by_key["accuracy"]["last"] == 0.9 and by_key["accuracy"]["step"] == 3  # latest = highest step
+    assert (
+        by_key["accuracy"]["last"] == 0.9 and by_key["accuracy"]["step"] == 3
+    )  # latest = highest step
     assert by_key["accuracy"]["count"] == 3
     assert by_key["loss"]["min"] == values.min() and by_key["loss"]["max"] == values.max()
 
@@ -98,7 +100,10 @@ def test_a_failing_block_fails_the_run(backend):
             mo.log_metric("before", 1)
             raise ZeroDivisionError("division by zero")
     detail = mo.get_run(run.id)
-    assert detail.run["status"] == "FAILED" and detail.run["error"] == "ZeroDivisionError: division by zero"
+    assert (
+        detail.run["status"] == "FAILED"
+        and detail.run["error"] == "ZeroDivisionError: division by zero"
+    )
     assert detail.metrics[0]["key"] == "before"  # what was logged before the error is kept
 
 
@@ -119,7 +124,10 @@ def test_logging_outside_a_run_starts_one_and_says_so_once(workspace, capsys):
         (lambda r: r.log_metric("", 1.0), "Metric name '' must be 1 to 255 characters"),
         (lambda r: r.log_metric("m", "0.5"), "Metric 'm' must be a number, not text '0.5'."),
         (lambda r: r.log_metric("m", [1]), "Metric 'm' must be a number, not list."),
-        (lambda r: r.log_metric("m", 1.0, step=1.5), "The step of metric 'm' must be a whole number"),
+        (
+            lambda r: r.log_metric("m", 1.0, step=1.5),
+            "The step of metric 'm' must be a whole number",
+        ),
         (lambda r: r.log_params({"x" * 300: 1}), "Parameter name 'xxxx"),
     ],
 )
@@ -210,19 +218,30 @@ def test_matplotlib_figures_are_stored_as_png(workspace):
 
 def _python(code: str, cwd, env=None, **kwargs) -> subprocess.Popen:
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_points_left_in_the_buffer_are_written_at_exit(workspace):
     # no end_run, a long flush interval: only the exit handler can save these points
-    proc = _python("""
+    proc = _python(
+        """
         import nbmlops as mo
         run = mo.start_run(name="exit")
         for i in range(30000):
             mo.log_metric("m", i)
         print(run.id)
-    """, workspace.root, {"MLOPS_FLUSH_INTERVAL": "600"})
+    """,
+        workspace.root,
+        {"MLOPS_FLUSH_INTERVAL": "600"},
+    )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     detail = mo.get_run(out.strip())
@@ -231,26 +250,32 @@ def test_points_left_in_the_buffer_are_written_at_exit(workspace):
 
 
 def test_an_uncaught_exception_fails_the_run_at_exit(workspace):
-    proc = _python("""
+    proc = _python(
+        """
         import nbmlops as mo
         run = mo.start_run(name="crash")
         print(run.id, flush=True)
         raise RuntimeError("boom")
-    """, workspace.root)
+    """,
+        workspace.root,
+    )
     out, _ = proc.communicate(timeout=60)
     detail = mo.get_run(out.strip())
     assert detail.run["status"] == "FAILED" and detail.run["error"] == "RuntimeError: boom"
 
 
 def test_a_killed_process_leaves_a_killed_run_not_a_running_one(workspace):
-    proc = _python("""
+    proc = _python(
+        """
         import sys, time
         import nbmlops as mo
         run = mo.start_run(name="doomed")
         mo.log_params(a=1)
         print(run.id, flush=True)
         time.sleep(600)
-    """, workspace.root)
+    """,
+        workspace.root,
+    )
     run_id = proc.stdout.readline().strip()
     assert mo.get_run(run_id).run["status"] == "RUNNING"
     proc.send_signal(signal.SIGKILL)
@@ -268,16 +293,23 @@ def test_a_process_logs_into_the_run_named_by_mlops_run_id(workspace):
         from nbmlops.tracking.buffer import BUFFER
 
         BUFFER.flush()
-        proc = _python("""
+        proc = _python(
+            """
             import nbmlops as mo
             mo.log_metric("m", 2.0)
             mo.log_params(from_child=True)
-        """, workspace.root, {"MLOPS_RUN_ID": run.id})
+        """,
+            workspace.root,
+            {"MLOPS_RUN_ID": run.id},
+        )
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert "no run was active" not in err
     history = mo.metric_history(run.id, "m")
-    assert history.steps == [0, 1] and history.values == [1.0, 2.0]  # the child continues the series
+    assert history.steps == [0, 1] and history.values == [
+        1.0,
+        2.0,
+    ]  # the child continues the series
     assert mo.get_run(run.id).params[0]["key"] == "from_child"
     assert mo.get_run(run.id).run["status"] == "FINISHED"  # the owner closed it, not the child
 
@@ -288,7 +320,9 @@ def test_run_context_records_git_packages_and_resources(workspace):
     git = ["git", "-C", str(workspace.root), "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run([*git, "add", "train.py"], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     (workspace.root / "train.py").write_text("print(2)\n")
     import nbmlops.tracking.context as context
 
@@ -297,8 +331,14 @@ def test_run_context_records_git_packages_and_resources(workspace):
         blob = np.ones(20_000_000)  # 160 MB: raises the high-water mark during the run
         del blob
     ctx = mo.get_run(run.id).context
-    assert ctx["git"]["commit"] == head and ctx["git"]["dirty"] is True and ctx["git"]["changed_files"] == 1
-    diff = subprocess.run([*git, "diff", "HEAD", "--binary", "--no-ext-diff"], capture_output=True, check=True).stdout
+    assert (
+        ctx["git"]["commit"] == head
+        and ctx["git"]["dirty"] is True
+        and ctx["git"]["changed_files"] == 1
+    )
+    diff = subprocess.run(
+        [*git, "diff", "HEAD", "--binary", "--no-ext-diff"], capture_output=True, check=True
+    ).stdout
     from nbmlops.store.objects import digest_bytes
 
     assert ctx["git"]["diff_digest"] == digest_bytes(diff)

@@ -1,4 +1,5 @@
-"""Copying a workspace to PostgreSQL + S3: every run, metric, artifact, model and audit event arrives intact."""
+"""Copying a workspace to PostgreSQL + S3: every run, metric, artifact, model and audit event
+arrives intact."""
 
 import numpy as np
 import pytest
@@ -30,8 +31,11 @@ def build_history(store):
 
 def counts(store):
     with store.read() as conn:
-        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in meta.metadata.sorted_tables if t.name != "alembic_version"}
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in meta.metadata.sorted_tables
+            if t.name != "alembic_version"
+        }
 
 
 def test_copy_to_postgres_and_s3_keeps_everything_and_switches(workspace, pg_url, s3_url, cli):
@@ -43,7 +47,10 @@ def test_copy_to_postgres_and_s3_keeps_everything_and_switches(workspace, pg_url
     copied = Workspace.find().store()
     assert copied.dialect == "postgresql" and copied.objects.url.startswith("s3://")
     after = counts(copied)
-    assert after == {**before, "audit_events": before["audit_events"] + 1}  # ... and the copy's own event
+    assert after == {
+        **before,
+        "audit_events": before["audit_events"] + 1,
+    }  # ... and the copy's own event
     # read back through the API, against what was logged
     assert mo.get_run(child_id).run["parent_id"] == parent_id
     history = mo.metric_history(parent_id, "loss")
@@ -53,7 +60,9 @@ def test_copy_to_postgres_and_s3_keeps_everything_and_switches(workspace, pg_url
     assert model.predict(np.array([[1.0, 0, 0], [-1.0, 0, 0]])).tolist() == [1, 0]
     with copied.read() as conn:
         verdict = audit.verify(conn)
-    assert verdict.passed and verdict.events == before["audit_events"] + 1  # the chain survived the move unbroken
+    assert (
+        verdict.passed and verdict.events == before["audit_events"] + 1
+    )  # the chain survived the move unbroken
     # new rows get fresh ids after the copied ones (sequences moved past them)
     with mo.start_run(name="after the move"):
         mo.log_metric("accuracy", 0.9)
@@ -67,5 +76,7 @@ def test_copy_refuses_a_target_that_holds_history(workspace, tmp_path):
     target = f"sqlite:///{tmp_path / 'other.db'}"
     first = copy_workspace(target, str(tmp_path / "other-objects"))
     assert first.rows["runs"] == 2 and not first.switched
-    with pytest.raises(Conflict, match=r"^The target database already holds runs; copy into an empty database"):
+    with pytest.raises(
+        Conflict, match=r"^The target database already holds runs; copy into an empty database"
+    ):
         copy_workspace(target, str(tmp_path / "other-objects"))

@@ -16,7 +16,9 @@ def test_found_from_a_subfolder_like_git(workspace, monkeypatch):
     monkeypatch.chdir(sub)
     found = Workspace.find()
     assert found.root == workspace.root
-    assert found.db_url == f"sqlite:///{workspace.root}/.mlops/meta.db"  # relative to the workspace, not the cwd
+    assert (
+        found.db_url == f"sqlite:///{workspace.root}/.mlops/meta.db"
+    )  # relative to the workspace, not the cwd
     assert found.objects_url == f"{workspace.root}/.mlops/objects"
 
 
@@ -39,8 +41,10 @@ def test_environment_overrides_the_config_file(workspace, monkeypatch, tmp_path_
 
 def test_config_file_round_trip_and_bad_files(workspace):
     config = workspace.mlops_dir / "config.toml"
-    config.write_text('db_url = "sqlite:///.mlops/other.db"\nobjects_url = "s3://bucket/prefix"\n'
-                      '[objects_options]\nanon = false\n')
+    config.write_text(
+        'db_url = "sqlite:///.mlops/other.db"\nobjects_url = "s3://bucket/prefix"\n'
+        "[objects_options]\nanon = false\n"
+    )
     found = Workspace.find()
     assert found.db_url.endswith("/.mlops/other.db") and found.objects_url == "s3://bucket/prefix"
     assert found.config.objects_options == {"anon": False}
@@ -69,9 +73,15 @@ def test_no_workspace_anywhere(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        ("postgresql+psycopg://ada:s3cret@db:5432/mlops", "postgresql+psycopg://ada:***@db:5432/mlops"),
+        (
+            "postgresql+psycopg://ada:s3cret@db:5432/mlops",
+            "postgresql+psycopg://ada:***@db:5432/mlops",
+        ),
         ("s3://bucket/x?secret_key=abc&region=eu", "s3://bucket/x?secret_key=***&region=eu"),
-        ("could not connect to https://u:p%40ss@host/ (timeout)", "could not connect to https://u:***@host/ (timeout)"),
+        (
+            "could not connect to https://u:p%40ss@host/ (timeout)",
+            "could not connect to https://u:***@host/ (timeout)",
+        ),
         ("sqlite:////tmp/meta.db", "sqlite:////tmp/meta.db"),
     ],
 )

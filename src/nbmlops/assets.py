@@ -26,8 +26,10 @@ def asset_dir(kind: str) -> Path:
         folder = root / kind
         if folder.is_dir() and any(folder.iterdir()):
             return folder
-    raise MlopsError(f"This nbmlops installation misses its {kind} files; reinstall it with "
-                     "pip install --force-reinstall nbmlops.")
+    raise MlopsError(
+        f"This nbmlops installation misses its {kind} files; reinstall it with "
+        "pip install --force-reinstall nbmlops."
+    )
 
 
 def asset(kind: str, name: str) -> Path:

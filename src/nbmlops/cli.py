@@ -1,4 +1,5 @@
-"""``mlops``: run the command tree, print the Result (text or ``--json``), exit non-zero on errors."""
+"""``mlops``: run the command tree, print the Result (text or ``--json``), exit non-zero on
+errors."""
 
 from __future__ import annotations
 
@@ -21,8 +22,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     session = Session()
     try:
-        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="mlops",
-                      standalone_mode=False, obj=session)
+        rv = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="mlops",
+            standalone_mode=False,
+            obj=session,
+        )
     except MlopsError as e:
         click.echo(e.show(), err=True)
         sys.exit(e.exit_code)
@@ -38,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     if isinstance(rv, Result):
         click.echo(rv.to_json() if session.json else str(rv).rstrip("\n"))
-        # a result can carry a verdict (a failed job, a failed validation): shown, then exit non-zero
+        # a result can carry a verdict (a failed job, a failed validation): shown, then exit non-
+        # zero
         code = rv.exit_code
         if code:
             sys.exit(code)

@@ -100,7 +100,8 @@ def require(module: str, *, package: str, extra: str, feature: str):  # type: ig
     """Import an optional module or raise :class:`MissingDependency` with the pip command.
 
     Example:
-        >>> s3fs = require("s3fs", package="s3fs", extra="s3", feature="S3 objects")  # doctest: +SKIP
+        >>> s3fs = require("s3fs", package="s3fs", extra="s3",
+        ...                feature="S3 objects")  # doctest: +SKIP
     """
 
     try:
@@ -118,6 +119,7 @@ def check_page(limit: object, offset: object = 0, *, most: int | None = None) ->
         Traceback (most recent call last):
         nbmlops.errors.InvalidInput: limit must be a whole number from 1, not 0.
     """
+
     def whole(value: object) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
 

@@ -28,15 +28,37 @@ import numpy as np
 REGIONS = ["north", "south", "east", "west"]
 OCCUPATIONS = ["care", "teaching", "admin", "sales", "trades", "engineering"]
 # how often each gender works in each occupation: occupation becomes a proxy for gender
-OCCUPATION_P = {"F": [0.28, 0.22, 0.22, 0.14, 0.06, 0.08], "M": [0.06, 0.08, 0.12, 0.18, 0.30, 0.26]}
+OCCUPATION_P = {
+    "F": [0.28, 0.22, 0.22, 0.14, 0.06, 0.08],
+    "M": [0.06, 0.08, 0.12, 0.18, 0.30, 0.26],
+}
 PURPOSES = ["car", "home", "education", "business", "personal"]
 AGE_BANDS = ["18-25", "26-40", "41-60", "60+"]
-FEATURES = ["age", "income", "employment_years", "loan_amount", "loan_term_months", "credit_score",
-            "debt_to_income", "open_accounts", "past_defaults", "region", "purpose", "occupation"]
+FEATURES = [
+    "age",
+    "income",
+    "employment_years",
+    "loan_amount",
+    "loan_term_months",
+    "credit_score",
+    "debt_to_income",
+    "open_accounts",
+    "past_defaults",
+    "region",
+    "purpose",
+    "occupation",
+]
 
 
-def credit_applications(rows: int = 20_000, *, seed: int = 0, drifted: bool = False,
-                        start: str = "2026-01-01", days: int = 90, bias: float = 0.15) -> Any:
+def credit_applications(
+    rows: int = 20_000,
+    *,
+    seed: int = 0,
+    drifted: bool = False,
+    start: str = "2026-01-01",
+    days: int = 90,
+    bias: float = 0.15,
+) -> Any:
     """A DataFrame of loan applications with a ``default`` label (1 = the loan defaulted).
 
     ``drifted=True`` draws from the changed population and risk relation; ``bias`` is the
@@ -69,13 +91,21 @@ def credit_applications(rows: int = 20_000, *, seed: int = 0, drifted: bool = Fa
     if drifted:
         income *= 1.15  # wage inflation
     income = income.round(-1)
-    credit_score = np.clip(rng.normal(680 + 1.5 * np.minimum(employment_years, 20), 60, n), 300, 850)
+    credit_score = np.clip(
+        rng.normal(680 + 1.5 * np.minimum(employment_years, 20), 60, n), 300, 850
+    )
     if drifted:
-        credit_score = np.where(region == "south", np.clip(credit_score - 45, 300, 850), credit_score)
+        credit_score = np.where(
+            region == "south", np.clip(credit_score - 45, 300, 850), credit_score
+        )
     credit_score = credit_score.round().astype(int)
     loan_term = rng.choice([12, 24, 36, 60], size=n, p=[0.15, 0.3, 0.35, 0.2])
-    loan_amount = (income * rng.uniform(0.1, 0.9, n) * np.where(purpose == "home", 2.5, 1.0)).round(-2)
-    debt_to_income = np.clip(rng.beta(2, 5, n) + loan_amount / income / loan_term * 6, 0, 1.5).round(3)
+    loan_amount = (income * rng.uniform(0.1, 0.9, n) * np.where(purpose == "home", 2.5, 1.0)).round(
+        -2
+    )
+    debt_to_income = np.clip(
+        rng.beta(2, 5, n) + loan_amount / income / loan_term * 6, 0, 1.5
+    ).round(3)
     open_accounts = rng.poisson(4, n)
     past_defaults = rng.choice([0, 1, 2, 3], size=n, p=[0.8, 0.13, 0.05, 0.02])
 
@@ -96,25 +126,32 @@ def credit_applications(rows: int = 20_000, *, seed: int = 0, drifted: bool = Fa
 
     begin = dt.datetime.fromisoformat(start)
     offsets = np.sort(rng.uniform(0, days * 86_400, n))
-    frame = pd.DataFrame({
-        "application_id": np.arange(n, dtype=np.int64) + (1_000_000 if drifted else 0) + seed * 10_000_000,
-        "application_date": pd.to_datetime(begin) + pd.to_timedelta(offsets, unit="s"),
-        "gender": pd.Categorical(gender, categories=["F", "M"]),
-        "age": age,
-        "age_band": pd.Categorical(pd.cut(age, [17, 25, 40, 60, 200], labels=AGE_BANDS).astype(str), categories=AGE_BANDS),
-        "region": region,
-        "purpose": purpose,
-        "occupation": occupation,
-        "income": income,
-        "employment_years": employment_years,
-        "loan_amount": loan_amount,
-        "loan_term_months": loan_term,
-        "credit_score": credit_score,
-        "debt_to_income": debt_to_income,
-        "open_accounts": open_accounts,
-        "past_defaults": past_defaults,
-        "default": default,
-    })
+    frame = pd.DataFrame(
+        {
+            "application_id": np.arange(n, dtype=np.int64)
+            + (1_000_000 if drifted else 0)
+            + seed * 10_000_000,
+            "application_date": pd.to_datetime(begin) + pd.to_timedelta(offsets, unit="s"),
+            "gender": pd.Categorical(gender, categories=["F", "M"]),
+            "age": age,
+            "age_band": pd.Categorical(
+                pd.cut(age, [17, 25, 40, 60, 200], labels=AGE_BANDS).astype(str),
+                categories=AGE_BANDS,
+            ),
+            "region": region,
+            "purpose": purpose,
+            "occupation": occupation,
+            "income": income,
+            "employment_years": employment_years,
+            "loan_amount": loan_amount,
+            "loan_term_months": loan_term,
+            "credit_score": credit_score,
+            "debt_to_income": debt_to_income,
+            "open_accounts": open_accounts,
+            "past_defaults": past_defaults,
+            "default": default,
+        }
+    )
     frame["region"] = frame["region"].astype("string")
     frame["purpose"] = frame["purpose"].astype("string")
     frame["occupation"] = frame["occupation"].astype("string")
@@ -132,8 +169,11 @@ def features_and_target(frame: Any) -> tuple[Any, Any]:
     import pandas as pd  # lazy: start-up time
 
     X = pd.get_dummies(frame[FEATURES], columns=["region", "purpose", "occupation"], dtype=float)
-    expected = ([f"purpose_{p}" for p in [*PURPOSES, "crypto"]] + [f"region_{r}" for r in REGIONS]
-                + [f"occupation_{o}" for o in OCCUPATIONS])
+    expected = (
+        [f"purpose_{p}" for p in [*PURPOSES, "crypto"]]
+        + [f"region_{r}" for r in REGIONS]
+        + [f"occupation_{o}" for o in OCCUPATIONS]
+    )
     for column in expected:
         if column not in X:
             X[column] = 0.0  # the same columns before and after drift

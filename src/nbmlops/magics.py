@@ -67,7 +67,9 @@ class MlopsMagics(Magics):  # type: ignore[misc]
         return None
 
 
-def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
+def _show_error(
+    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None
+) -> None:
     """IPython custom exception handler: one red line for our errors.
 
     IPython ignores what a handler returns, so the line is shown here; ipykernel turns it into

@@ -11,7 +11,9 @@ _SECRET_QUERY = re.compile(
     r"(?i)((?:password|passwd|pwd|secret|token|key|access_key|secret_key|sig|signature)=)([^&\s]+)"
 )
 _SECRET_NAME = re.compile(r"(?i)password|passwd|secret|token|key|credential")
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
+_USERINFO = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@"
+)
 
 
 def redact(text: str) -> str:

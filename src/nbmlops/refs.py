@@ -1,4 +1,5 @@
-"""References that read the same everywhere: ``train@3``, ``train@latest``, ``churn@champion``, run ids.
+"""References that read the same everywhere: ``train@3``, ``train@latest``, ``churn@champion``, run
+ids.
 
 ``name@N`` is version N, ``name@latest`` (or a bare ``name``) the newest,
 ``name@word`` a tag or alias, and ``name@<hex>`` a digest prefix when no tag of
@@ -47,7 +48,8 @@ def check_name(name: object, what: str = "dataset") -> str:
         raise InvalidInput(f"A {what} name must be text, not {type(name).__name__}.")
     if not NAME.match(name) or ".." in name:
         raise InvalidInput(
-            f"{name[:60]!r} is not a valid {what} name; use up to 128 letters, digits, '_', '.' or '-', "
+            f"{name[:60]!r} is not a valid {what} name; use up to 128 letters, digits, '_', '.' "
+            "or '-', "
             "starting with a letter or digit (no spaces, slashes or '..')."
         )
     return name
@@ -61,13 +63,18 @@ def parse_ref(text: object, what: str = "dataset") -> Ref:
         3
     """
     if not isinstance(text, str):
-        raise InvalidInput(f"A {what} reference must be text such as 'loans@3', not {type(text).__name__}.")
+        raise InvalidInput(
+            f"A {what} reference must be text such as 'loans@3', not {type(text).__name__}."
+        )
     name, sep, selector = text.partition("@")
     check_name(name, what)
     if not sep:
         return Ref(name)
     if not SELECTOR.match(selector):
-        raise InvalidInput(f"{text!r} is not a valid {what} reference; write {name}@3, {name}@latest or {name}@<tag>.")
+        raise InvalidInput(
+            f"{text!r} is not a valid {what} reference; write {name}@3, {name}@latest or "
+            f"{name}@<tag>."
+        )
     return Ref(name, selector)
 
 
@@ -76,21 +83,31 @@ def check_selector_name(word: str, what: str = "tag") -> str:
     if not isinstance(word, str) or not SELECTOR.match(word):
         raise InvalidInput(f"{word!r} is not a valid {what}; use letters, digits, '_', '.' or '-'.")
     if word.isdigit() or word == "latest":
-        raise InvalidInput(f"{word!r} cannot be a {what}: it would collide with a version number or '@latest'.")
+        raise InvalidInput(
+            f"{word!r} cannot be a {what}: it would collide with a version number or '@latest'."
+        )
     return word
 
 
-def row_named(conn: Connection, table: Table, name: str, *, missing: str, known: str, none: str) -> Row:  # type: ignore[type-arg]
-    """The row of ``table`` whose ``name`` is ``name``, or :class:`NotFound` listing up to five that exist.
+def row_named(
+    conn: Connection, table: Table, name: str, *, missing: str, known: str, none: str
+) -> Row:  # type: ignore[type-arg]
+    """The row of ``table`` whose ``name`` is ``name``, or :class:`NotFound` listing up to five that
+    exist.
 
     Example:
-        >>> row_named(conn, models, "churn", missing="No model is named 'churn'", known="registered models",
+        >>> row_named(conn, models, "churn", missing="No model is named 'churn'",
+        ...           known="registered models",
         ...           none="none is registered yet (model register)")  # doctest: +SKIP
     """
     row = conn.execute(select(table).where(table.c.name == name)).first()
     if row is None:
         names = conn.execute(select(table.c.name).order_by(table.c.name).limit(6)).scalars().all()
-        listed = f"; {known}: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}" if names else f"; {none}"
+        listed = (
+            f"; {known}: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}"
+            if names
+            else f"; {none}"
+        )
         raise NotFound(f"{missing}{listed}.")
     return row
 
@@ -103,7 +120,9 @@ def resolve_run(conn: Connection, ref: object) -> Row:  # type: ignore[type-arg]
         '3f2a1b9c...'
     """
     if not isinstance(ref, str) or not RUN_PREFIX.match(ref.lower()):
-        raise InvalidInput(f"{ref!r} is not a run id; run ids are hexadecimal, and any unique prefix works.")
+        raise InvalidInput(
+            f"{ref!r} is not a run id; run ids are hexadecimal, and any unique prefix works."
+        )
     ref = ref.lower()
     if len(ref) == 32:
         row = conn.execute(select(runs).where(runs.c.id == ref)).first()
@@ -115,5 +134,8 @@ def resolve_run(conn: Connection, ref: object) -> Row:  # type: ignore[type-arg]
         raise NotFound(f"No run id starts with {ref!r}.")
     if len(found) > 1:
         shown = ", ".join(r.id[: max(len(ref) + 2, 8)] for r in found[:5])
-        raise Ambiguous(f"{ref!r} matches several runs ({shown}{', ...' if len(found) > 5 else ''}); give more characters.")
+        raise Ambiguous(
+            f"{ref!r} matches several runs ({shown}{', ...' if len(found) > 5 else ''}); give "
+            "more characters."
+        )
     return found[0]

@@ -169,8 +169,14 @@ class Chart:
     def to_html(self, include_plotlyjs: bool | str = False) -> str:
         import plotly.io as pio  # lazy: start-up time
 
-        return str(pio.to_html(self.figure, full_html=False, include_plotlyjs=include_plotlyjs,
-                               config={"displaylogo": False}))
+        return str(
+            pio.to_html(
+                self.figure,
+                full_html=False,
+                include_plotlyjs=include_plotlyjs,
+                config={"displaylogo": False},
+            )
+        )
 
 
 Block = Heading | Fields | Table | Note | Html | Chart
@@ -311,7 +317,11 @@ def _table_text(t: Table) -> str:
 
 
 def _md_cell(value: Any) -> str:
-    return (value.text if isinstance(value, Html) else fmt(value)).replace("|", "\\|").replace("\n", " ")
+    return (
+        (value.text if isinstance(value, Html) else fmt(value))
+        .replace("|", "\\|")
+        .replace("\n", " ")
+    )
 
 
 def render_markdown(blocks: Iterable[Block]) -> str:
@@ -330,7 +340,9 @@ def render_markdown(blocks: Iterable[Block]) -> str:
         if isinstance(b, Heading):
             out.append("#" * max(1, min(b.level, 6)) + " " + b.text)
         elif isinstance(b, Note):
-            prefix = {"warn": "**Warning:** ", "alert": "**Alert:** ", "ok": "**OK:** "}.get(b.tone, "")
+            prefix = {"warn": "**Warning:** ", "alert": "**Alert:** ", "ok": "**OK:** "}.get(
+                b.tone, ""
+            )
             out.append(prefix + b.text)
         elif isinstance(b, (Html, Chart)):
             if b.text:
@@ -376,8 +388,10 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        """The command line's exit status after printing this result: non-zero for a report of damage, a
-        failed job or validation. A command may set it for a verdict its options decide (``--fail-on``)."""
+        """The command line's exit status after printing this result: non-zero for a failed job.
+
+        A command may set it for a verdict its options decide (``--fail-on``); a
+        :class:`~nbmlops.verdict.Verdict` derives it from whether it passed."""
         return int(self.__dict__.get("_exit_code", 0))
 
     @exit_code.setter
@@ -403,7 +417,8 @@ class Result:
         return pd.DataFrame([self.to_dict()])
 
     def _repr_html_(self) -> str:
-        # notebooks use _ipython_display_ below; this serves HTML-only consumers that load plotly.js themselves
+        # notebooks use _ipython_display_ below; this serves HTML-only consumers that load plotly.js
+        # themselves
         return render_html(self.blocks())
 
     def to_markdown(self) -> str:
@@ -411,7 +426,8 @@ class Result:
         return render_markdown(self.blocks())
 
     def to_html(self, *, self_contained: bool = True) -> str:
-        """HTML for pages outside a notebook (exports, e-mail): charts carry plotly.js when self-contained."""
+        """HTML for pages outside a notebook (exports, e-mail): charts carry plotly.js when
+        self-contained."""
         return render_html(self.blocks(), plotlyjs=self_contained)
 
     def _ipython_display_(self) -> None:
@@ -423,7 +439,10 @@ class Result:
         for block in [*self.blocks(), None]:
             if isinstance(block, Chart) or block is None:
                 if segment:
-                    display({"text/html": render_html(segment), "text/plain": render_text(segment)}, raw=True)
+                    display(
+                        {"text/html": render_html(segment), "text/plain": render_text(segment)},
+                        raw=True,
+                    )
                     segment = []
                 if block is not None:
                     figure = block.figure
@@ -479,7 +498,8 @@ def sparkline(values: Sequence[float | None], width: int = 120, height: int = 24
     span = (hi - lo) or 1.0
     n = len(values) - 1 or 1
     points = " ".join(
-        f"{i * (width - 2) / n + 1:.1f},{height - 1 - (v - lo) * (height - 2) / span:.1f}" for i, v in finite
+        f"{i * (width - 2) / n + 1:.1f},{height - 1 - (v - lo) * (height - 2) / span:.1f}"
+        for i, v in finite
     )
     svg = (
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
@@ -491,8 +511,16 @@ def sparkline(values: Sequence[float | None], width: int = 120, height: int = 24
 def status_cell(status: str) -> Html:
     """A run or check status, coloured in HTML."""
     colour = {
-        "FINISHED": "#1a7f37", "OK": "#1a7f37", "PASS": "#1a7f37",
-        "FAILED": "#b42318", "ALERT": "#b42318", "FAIL": "#b42318",
-        "RUNNING": "#1f5fa8", "WARN": "#9a6700", "KILLED": "#6e7781",
+        "FINISHED": "#1a7f37",
+        "OK": "#1a7f37",
+        "PASS": "#1a7f37",
+        "FAILED": "#b42318",
+        "ALERT": "#b42318",
+        "FAIL": "#b42318",
+        "RUNNING": "#1f5fa8",
+        "WARN": "#9a6700",
+        "KILLED": "#6e7781",
     }.get(status, "#333")
-    return Html(f'<span style="color:{colour};font-weight:600">{html.escape(status)}</span>', status)
+    return Html(
+        f'<span style="color:{colour};font-weight:600">{html.escape(status)}</span>', status
+    )

@@ -1,4 +1,5 @@
-"""Durations and points in time as people type them: ``90s``, ``15min``, ``1h30m``, ``2d``, ``2026-11-01``.
+"""Durations and points in time as people type them: ``90s``, ``15min``, ``1h30m``, ``2d``,
+``2026-11-01``.
 
 ``mlops gc --grace 1h`` takes a duration; ``mlops audit log --since 2d`` takes
 a point in time, written as a duration ago or as an ISO date or date-time.
@@ -38,19 +39,24 @@ def parse_duration(text: object, what: str = "duration") -> float:
     else:
         raise InvalidInput(f"A {what} must be text {_EXAMPLES}, not {type(text).__name__}.")
     if not math.isfinite(seconds) or seconds < 0 or seconds > 100 * 365 * 86_400:
-        raise InvalidInput(f"{text!r} is not a usable {what}; give a length from 0 to 100 years, {_EXAMPLES}.")
+        raise InvalidInput(
+            f"{text!r} is not a usable {what}; give a length from 0 to 100 years, {_EXAMPLES}."
+        )
     return seconds
 
 
 def parse_since(text: object) -> float:
-    """Epoch seconds for ``'2d'`` (two days ago), ``'2026-11-01'`` or ``'2026-11-01T09:30'`` (local time unless it says).
+    """Epoch seconds for ``'2d'`` (two days ago), ``'2026-11-01'`` or ``'2026-11-01T09:30'`` (local
+    time unless it says).
 
     Example:
         >>> parse_since("1970-01-02T00:00+00:00")
         86400.0
     """
     if not isinstance(text, str):
-        raise InvalidInput(f"A point in time must be text such as 2d or 2026-11-01, not {type(text).__name__}.")
+        raise InvalidInput(
+            f"A point in time must be text such as 2d or 2026-11-01, not {type(text).__name__}."
+        )
     try:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:

@@ -31,6 +31,7 @@ CONFIG_FILE = "config.toml"
 DEFAULT_DB_URL = "sqlite:///.mlops/meta.db"
 DEFAULT_OBJECTS_URL = ".mlops/objects"
 
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """What ``.mlops/config.toml`` and the ``MLOPS_*`` variables say."""
@@ -54,7 +55,8 @@ class Config:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidInput(
-                f"{path} has unknown setting {unknown[0]!r}; known settings are {', '.join(sorted(known))}."
+                f"{path} has unknown setting {unknown[0]!r}; known settings are "
+                f"{', '.join(sorted(known))}."
             )
         for name in ("db_url", "objects_url", "readonly_db_url"):
             if name in data and not isinstance(data[name], str):
@@ -71,9 +73,11 @@ class Config:
 
     def __repr__(self) -> str:
         options = {k: "***" if is_secret_name(k) else v for k, v in self.objects_options.items()}
-        return (f"Config(db_url={redact(self.db_url)!r}, objects_url={redact(self.objects_url)!r}, "
-                f"readonly_db_url={redact(self.readonly_db_url) if self.readonly_db_url else None!r}, "
-                f"objects_options={options!r})")
+        return (
+            f"Config(db_url={redact(self.db_url)!r}, objects_url={redact(self.objects_url)!r}, "
+            f"readonly_db_url={redact(self.readonly_db_url) if self.readonly_db_url else None!r}, "
+            f"objects_options={options!r})"
+        )
 
     def dump(self) -> str:
         lines = ["# nbmlops workspace; MLOPS_DB_URL and MLOPS_OBJECTS_URL override these."]
@@ -108,7 +112,11 @@ class Workspace:
     @property
     def db_url(self) -> str:
         """The database URL with a relative SQLite path made absolute against the workspace."""
-        url = self.config.readonly_db_url if self.readonly and self.config.readonly_db_url else self.config.db_url
+        url = (
+            self.config.readonly_db_url
+            if self.readonly and self.config.readonly_db_url
+            else self.config.db_url
+        )
         return _absolute_sqlite(url, self.root)
 
     @property
@@ -141,25 +149,32 @@ class Workspace:
         if os.environ.get("MLOPS_DB_URL") and os.environ.get("MLOPS_OBJECTS_URL"):
             return cls(here, Config.load(here / MLOPS_DIR / CONFIG_FILE), readonly)
         raise WorkspaceNotFound(
-            f"No nbmlops workspace in {here} or its parents; run `mlops init` (or %mlops init) to create one."
+            f"No nbmlops workspace in {here} or its parents; run `mlops init` (or %mlops init) "
+            "to create one."
         )
 
     @classmethod
     def init(
         cls, path: str | Path = ".", *, db_url: str | None = None, objects_url: str | None = None
     ) -> tuple[Workspace, bool]:
-        """Create ``.mlops/`` under ``path`` (idempotent); returns the workspace and whether it is new."""
+        """Create ``.mlops/`` under ``path`` (idempotent); returns the workspace and whether it
+        is new."""
         root = Path(path).expanduser().resolve()
         config_path = root / MLOPS_DIR / CONFIG_FILE
         created = not config_path.exists()
         if created:
-            config = Config(db_url=db_url or DEFAULT_DB_URL, objects_url=objects_url or DEFAULT_OBJECTS_URL)
+            config = Config(
+                db_url=db_url or DEFAULT_DB_URL, objects_url=objects_url or DEFAULT_OBJECTS_URL
+            )
             (root / MLOPS_DIR).mkdir(parents=True, exist_ok=True)
             tmp = config_path.with_suffix(".tmp")
             tmp.write_text(config.dump(), encoding="utf-8")
             os.replace(tmp, config_path)
         ws = cls(root, Config.load(config_path))
-        if not created and ((db_url and db_url != ws.config.db_url) or (objects_url and objects_url != ws.config.objects_url)):
+        if not created and (
+            (db_url and db_url != ws.config.db_url)
+            or (objects_url and objects_url != ws.config.objects_url)
+        ):
             raise InvalidInput(
                 f"{root} is already a workspace with other URLs; edit {config_path} to change them."
             )
@@ -175,7 +190,7 @@ def _absolute_sqlite(url: str, root: Path) -> str:
     prefix = next((p for p in ("sqlite:///", "sqlite+pysqlite:///") if url.startswith(p)), None)
     if prefix is None:
         return url
-    rest = url[len(prefix):]
+    rest = url[len(prefix) :]
     path, sep, query = rest.partition("?")
     if not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
         return url
@@ -194,7 +209,9 @@ def open_current(*, readonly: bool = False) -> Store:
 # ---------------------------------------------------------------- API: init and status
 
 
-def init_workspace(path: str | Path | None = None, *, db_url: str | None = None, objects_url: str | None = None):  # type: ignore[no-untyped-def]
+def init_workspace(
+    path: str | Path | None = None, *, db_url: str | None = None, objects_url: str | None = None
+):  # type: ignore[no-untyped-def]
     """Create a workspace in ``path`` (idempotent) and its store; returns a Result.
 
     Example:
@@ -212,10 +229,21 @@ def init_workspace(path: str | Path | None = None, *, db_url: str | None = None,
         ws, created = Workspace.init(root, db_url=db_url, objects_url=objects_url)
     except MlopsError:
         raise
-    except (OSError, ValueError) as e:  # a file where the folder should be, no permission, a NUL byte
-        raise InvalidInput(f"Cannot create a workspace in {str(path)[:200]!r}: {getattr(e, 'strerror', None) or e}.") from None
+    except (
+        OSError,
+        ValueError,
+    ) as e:  # a file where the folder should be, no permission, a NUL byte
+        raise InvalidInput(
+            f"Cannot create a workspace in {str(path)[:200]!r}: "
+            f"{getattr(e, 'strerror', None) or e}."
+        ) from None
     store = ws.store()
-    where = "SQLite + local objects" if store.dialect == "sqlite" and store.objects.local else f"{store.dialect} + {ws.objects_url.split('://')[0] if '://' in ws.objects_url else 'local'} objects"
+    where = (
+        "SQLite + local objects"
+        if store.dialect == "sqlite" and store.objects.local
+        else f"{store.dialect} + "
+        f"{ws.objects_url.split('://')[0] if '://' in ws.objects_url else 'local'} objects"
+    )
     fields = [("database", redact(ws.db_url)), ("objects", redact(ws.objects_url))]
     if created:
         return Message(f"Initialised an nbmlops workspace in {ws.root} ({where}).", "ok", fields)
@@ -227,7 +255,10 @@ def _reach(root: Path, db_url: str | None, objects_url: str | None) -> None:
     or unreachable URL leaves no half-made workspace behind."""
 
     made = not (root / MLOPS_DIR).exists()
-    candidate = Workspace(root, Config(db_url=db_url or DEFAULT_DB_URL, objects_url=objects_url or DEFAULT_OBJECTS_URL))
+    candidate = Workspace(
+        root,
+        Config(db_url=db_url or DEFAULT_DB_URL, objects_url=objects_url or DEFAULT_OBJECTS_URL),
+    )
     try:
         candidate.store().objects.exists("0" * 64)
     except BaseException:
@@ -244,14 +275,22 @@ def status(*, readonly: bool = False):  # type: ignore[no-untyped-def]
     """
     from sqlalchemy import func, select  # lazy: start-up time
 
-
     ws = Workspace.find(readonly=readonly)
     store = ws.store()
-    counted = [("runs", meta.runs), ("datasets", meta.datasets), ("dataset versions", meta.dataset_versions),
-               ("models", meta.models), ("model versions", meta.model_versions), ("monitors", meta.monitors),
-               ("audit events", meta.audit_events)]
+    counted = [
+        ("runs", meta.runs),
+        ("datasets", meta.datasets),
+        ("dataset versions", meta.dataset_versions),
+        ("models", meta.models),
+        ("model versions", meta.model_versions),
+        ("monitors", meta.monitors),
+        ("audit events", meta.audit_events),
+    ]
     with store.read() as conn:
-        counts = [(label, conn.execute(select(func.count()).select_from(table)).scalar_one()) for label, table in counted]
+        counts = [
+            (label, conn.execute(select(func.count()).select_from(table)).scalar_one())
+            for label, table in counted
+        ]
     fields = [
         ("workspace", str(ws.root)),
         ("database", f"{redact(ws.db_url)} ({store.dialect}, schema {HEAD})"),

@@ -77,7 +77,12 @@ def resolve(name: str) -> Any:
     ns = session().namespace
     if ns is not None and name.isidentifier() and name in ns:
         return ns[name]
-    if ns is not None and "." in name and name.split(".", 1)[0].isidentifier() and name.split(".", 1)[0] in ns:
+    if (
+        ns is not None
+        and "." in name
+        and name.split(".", 1)[0].isidentifier()
+        and name.split(".", 1)[0] in ns
+    ):
         try:  # attribute access such as `splits.test`
             value: Any = ns[name.split(".", 1)[0]]
             for part in name.split(".")[1:]:
@@ -96,8 +101,14 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 def _add_json_option(command: click.Command) -> None:
     if not any(p.name == "json" for p in command.params):
         command.params.append(
-            click.Option(["--json"], is_flag=True, expose_value=False, callback=_set_json,
-                         is_eager=True, help="Print the result as JSON.")
+            click.Option(
+                ["--json"],
+                is_flag=True,
+                expose_value=False,
+                callback=_set_json,
+                is_eager=True,
+                help="Print the result as JSON.",
+            )
         )
 
 
@@ -153,7 +164,8 @@ def usage_error(e: click.ClickException, prog: str) -> Exception:
     """A click parsing error as one sentence (InvalidInput), with where to find help.
 
     Example:
-        >>> # mlops runs list --limit x -> "Error: Invalid value for '--limit' ... (see mlops runs list --help)"
+        >>> # mlops runs list --limit x
+        >>> # -> "Error: Invalid value for '--limit' ... (see mlops runs list --help)"
     """
 
     message = " ".join(e.format_message().split())

@@ -48,9 +48,15 @@ def data() -> None:
 @click.argument("source")
 @click.option("--name", "-n", required=True, help="Dataset name (letters, digits, '_', '.', '-').")
 @click.option("--message", "-m", default="", help="What changed in this version.")
-@click.option("--files", "as_files", is_flag=True, help="Version a CSV/Parquet file as a file, not as a table.")
+@click.option(
+    "--files",
+    "as_files",
+    is_flag=True,
+    help="Version a CSV/Parquet file as a file, not as a table.",
+)
 def commit(source: str, name: str, message: str, as_files: bool) -> Result:
-    """Commit a DataFrame (notebook), a CSV/Parquet file, or any file or folder as the next version."""
+    """Commit a DataFrame (notebook), a CSV/Parquet file, or any file or folder as the next
+    version."""
 
     return commit_(_source(source), name, message=message, kind="files" if as_files else None)
 
@@ -73,7 +79,8 @@ def log(name: str) -> Result:
 @data.command()
 @click.argument("ref")
 def show(ref: str) -> Result:
-    """Show one version: provenance, tags, and its schema with per-column statistics (or its files)."""
+    """Show one version: provenance, tags, and its schema with per-column statistics (or its
+    files)."""
 
     return show_(ref)
 
@@ -81,11 +88,19 @@ def show(ref: str) -> Result:
 @data.command()
 @click.argument("a")
 @click.argument("b")
-@click.option("--key", "-k", default=None, help="A column naming each row: adds rows added/removed/changed.")
-@click.option("--sample", default=5, show_default=True, type=click.IntRange(min=0),
-              help="Rows (or files) shown per kind of change.")
+@click.option(
+    "--key", "-k", default=None, help="A column naming each row: adds rows added/removed/changed."
+)
+@click.option(
+    "--sample",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Rows (or files) shown per kind of change.",
+)
 def diff(a: str, b: str, key: str | None, sample: int) -> Result:
-    """Compare two versions: schema, row counts, per-column statistics; with --key, the rows that changed.
+    """Compare two versions: schema, row counts, per-column statistics; with --key, the rows that
+    changed.
 
     Two versions of files compare by path: files added, removed and changed.
     """
@@ -95,11 +110,23 @@ def diff(a: str, b: str, key: str | None, sample: int) -> Result:
 
 @data.command()
 @click.argument("ref")
-@click.option("--into", "variable", metavar="NAME", help="In a notebook: load the DataFrame into this variable.")
-@click.option("--output", "-o", type=click.Path(), help="Write a table to a .parquet/.csv file, or files into a folder.")
+@click.option(
+    "--into",
+    "variable",
+    metavar="NAME",
+    help="In a notebook: load the DataFrame into this variable.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(),
+    help="Write a table to a .parquet/.csv file, or files into a folder.",
+)
 @click.option("--columns", "-c", default=None, metavar="A,B", help="Only these columns (tables).")
 @click.option("--force", is_flag=True, help="Overwrite what is already at --output.")
-def load(ref: str, variable: str | None, output: str | None, columns: str | None, force: bool) -> Result:
+def load(
+    ref: str, variable: str | None, output: str | None, columns: str | None, force: bool
+) -> Result:
     """Load a version: into a notebook variable (--into) or onto disk (--output)."""
 
     s = session()
@@ -112,7 +139,9 @@ def load(ref: str, variable: str | None, output: str | None, columns: str | None
         frame = load_(ref, columns=chosen)
         assert s.namespace is not None
         s.namespace[variable] = frame
-        return Message(f"Loaded {ref} into `{variable}` ({len(frame):,} rows, {frame.shape[1]} columns).", "ok")
+        return Message(
+            f"Loaded {ref} into `{variable}` ({len(frame):,} rows, {frame.shape[1]} columns).", "ok"
+        )
     if output is None:
         raise InvalidInput("Say where the data goes: --output PATH (or --into NAME in a notebook).")
     if chosen is not None:
@@ -123,7 +152,9 @@ def load(ref: str, variable: str | None, output: str | None, columns: str | None
 
 @data.command()
 @click.argument("source")
-@click.option("--against", "-a", required=True, metavar="REF", help="The version whose schema is expected.")
+@click.option(
+    "--against", "-a", required=True, metavar="REF", help="The version whose schema is expected."
+)
 def validate(source: str, against: str) -> Result:
     """Check data against the schema of a version; every discrepancy at once (exit 1 when any)."""
 
@@ -142,7 +173,9 @@ def schema(ref: str) -> Result:
 @data.command()
 @click.argument("ref")
 @click.argument("tag")
-@click.option("--remove", is_flag=True, help="Delete the tag instead (REF is then the dataset name).")
+@click.option(
+    "--remove", is_flag=True, help="Delete the tag instead (REF is then the dataset name)."
+)
 def tag(ref: str, tag: str, remove: bool) -> Result:
     """Point a tag at a version (loans@prod then resolves to it); moving a tag is recorded."""
 

@@ -16,23 +16,53 @@ def export() -> None:
 
 
 @export.command("mlflow")
-@click.option("--to", "to", required=True, metavar="URI",
-              help="MLflow tracking URI: sqlite:///mlflow.db, a folder, or http://host:5000.")
-@click.option("--experiment", default=None, help="MLflow experiment to write to (default: the workspace's name).")
-@click.option("--filter", "filter_", default=None, help="Only runs matching this filter, e.g. \"tags.team = 'risk'\".")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="URI",
+    help="MLflow tracking URI: sqlite:///mlflow.db, a folder, or http://host:5000.",
+)
+@click.option(
+    "--experiment",
+    default=None,
+    help="MLflow experiment to write to (default: the workspace's name).",
+)
+@click.option(
+    "--filter",
+    "filter_",
+    default=None,
+    help="Only runs matching this filter, e.g. \"tags.team = 'risk'\".",
+)
 @click.option("--no-models", is_flag=True, help="Leave registered models out.")
-@click.option("--artifact-location", default=None, metavar="URI",
-              help="Where a new experiment keeps its files (default: beside a sqlite database, else MLflow's).")
-def export_mlflow(to: str, experiment: str | None, filter_: str | None, no_models: bool,
-                  artifact_location: str | None) -> Result:
-    """Export runs (params, every metric point, tags, notes, artifacts, nesting) and registered models to MLflow.
+@click.option(
+    "--artifact-location",
+    default=None,
+    metavar="URI",
+    help="Where a new experiment keeps its files (default: beside a sqlite database, else "
+    "MLflow's).",
+)
+def export_mlflow(
+    to: str,
+    experiment: str | None,
+    filter_: str | None,
+    no_models: bool,
+    artifact_location: str | None,
+) -> Result:
+    """Export runs (params, every metric point, tags, notes, artifacts, nesting) and registered
+    models to MLflow.
 
     Model versions become MLflow models (the sklearn flavor) with their aliases. Running it
     again adds only what is new: runs and versions carry their nbmlops ids as tags.
     """
 
-    return run_export(to, experiment=experiment, filter=filter_, models_too=not no_models,
-                      artifact_location=artifact_location)
+    return run_export(
+        to,
+        experiment=experiment,
+        filter=filter_,
+        models_too=not no_models,
+        artifact_location=artifact_location,
+    )
 
 
 @click.group("import", cls=Group)
@@ -41,13 +71,23 @@ def import_() -> None:
 
 
 @import_.command("mlflow")
-@click.option("--from", "uri", required=True, metavar="URI",
-              help="MLflow tracking URI: sqlite:///mlflow.db, a folder, or http://host:5000.")
-@click.option("--experiment", "experiments", multiple=True,
-              help="Import only this experiment (repeat for several; default: all).")
+@click.option(
+    "--from",
+    "uri",
+    required=True,
+    metavar="URI",
+    help="MLflow tracking URI: sqlite:///mlflow.db, a folder, or http://host:5000.",
+)
+@click.option(
+    "--experiment",
+    "experiments",
+    multiple=True,
+    help="Import only this experiment (repeat for several; default: all).",
+)
 @click.option("--no-models", is_flag=True, help="Leave registered models out.")
 def import_mlflow(uri: str, experiments: tuple[str, ...], no_models: bool) -> Result:
-    """Import MLflow runs (params, metric histories, tags, artifacts, nesting, status, times) and registered models.
+    """Import MLflow runs (params, metric histories, tags, artifacts, nesting, status, times) and
+    registered models.
 
     sklearn-flavored model versions become model versions here with their aliases. Importing
     again skips what is already here; every imported run keeps MLflow's run id.

@@ -20,7 +20,8 @@ from . import Group, resolve, session
 
 @click.group(cls=Group)
 def model() -> None:
-    """The model registry: versions with their data, code and metrics; aliases; gates; approvals; cards.
+    """The model registry: versions with their data, code and metrics; aliases; gates; approvals;
+    cards.
 
     References read churn@3 (a version), churn@latest (or churn) and
     churn@production (an alias).
@@ -30,18 +31,36 @@ def model() -> None:
 @model.command()
 @click.argument("model_name", metavar="MODEL")
 @click.option("--name", "-n", required=True, help="The registered model's name, e.g. churn.")
-@click.option("--run", "-r", metavar="RUN", help="Source run (id or prefix; default: the active run).")
-@click.option("--example", "-e", metavar="X", help="Training rows for the signature (variable, CSV/Parquet or dataset).")
-@click.option("--description", "-d", default="", help="What the model is for (shown in the model card).")
+@click.option(
+    "--run", "-r", metavar="RUN", help="Source run (id or prefix; default: the active run)."
+)
+@click.option(
+    "--example",
+    "-e",
+    metavar="X",
+    help="Training rows for the signature (variable, CSV/Parquet or dataset).",
+)
+@click.option(
+    "--description", "-d", default="", help="What the model is for (shown in the model card)."
+)
 @click.option("--alias", "-a", help="Also point this alias at the new version (e.g. challenger).")
-def register(model_name: str, name: str, run: str | None, example: str | None, description: str,
-             alias: str | None) -> Result:
-    """Register a model as the next version of NAME: artifact, signature, metrics, params, data versions, code."""
+def register(
+    model_name: str,
+    name: str,
+    run: str | None,
+    example: str | None,
+    description: str,
+    alias: str | None,
+) -> Result:
+    """Register a model as the next version of NAME: artifact, signature, metrics, params, data
+    versions, code."""
     from ..evaluate.inputs import load_table  # lazy: imports numpy
     from ..registry import register as do_register  # lazy: imports numpy
 
     rows = load_table(resolve(example), example).frame if example else None
-    return do_register(resolve(model_name), name, run=run, example=rows, description=description, alias=alias)
+    return do_register(
+        resolve(model_name), name, run=run, example=rows, description=description, alias=alias
+    )
 
 
 @model.command("list")
@@ -55,7 +74,8 @@ def list_() -> Result:
 @model.command()
 @click.argument("ref")
 def show(ref: str) -> Result:
-    """Show a model (churn) or one version in full (churn@3, churn@production): format, signature, data, gates."""
+    """Show a model (churn) or one version in full (churn@3, churn@production): format,
+    signature, data, gates."""
     from ..registry import show as do_show  # lazy: imports numpy
 
     return do_show(ref)
@@ -66,7 +86,8 @@ def show(ref: str) -> Result:
 @click.argument("alias")
 @click.option("--remove", is_flag=True, help="Remove ALIAS from the model named by REF instead.")
 def alias(ref: str, alias: str, remove: bool) -> Result:
-    """Point a free alias (challenger, candidate, ...) at a version; production and champion go through promote."""
+    """Point a free alias (challenger, candidate, ...) at a version; production and champion go
+    through promote."""
     from ..registry import remove_alias, set_alias  # lazy: imports numpy
 
     if remove:
@@ -76,12 +97,23 @@ def alias(ref: str, alias: str, remove: bool) -> Result:
 
 @model.command()
 @click.argument("name")
-@click.option("--require", "-r", multiple=True, metavar="GATE",
-              help='A condition such as "accuracy>=0.85" or "p95_latency_ms<=20" (repeatable; replaces the set).')
-@click.option("--approval/--no-approval", default=None, help="Whether a second person must approve promotions.")
+@click.option(
+    "--require",
+    "-r",
+    multiple=True,
+    metavar="GATE",
+    help='A condition such as "accuracy>=0.85" or "p95_latency_ms<=20" (repeatable; replaces '
+    "the set).",
+)
+@click.option(
+    "--approval/--no-approval",
+    default=None,
+    help="Whether a second person must approve promotions.",
+)
 @click.option("--clear", is_flag=True, help="Remove every gate.")
 def gate(name: str, require: tuple[str, ...], approval: bool | None, clear: bool) -> Result:
-    """Set (or show) the gates a version of NAME must pass to be promoted, and whether approval is required."""
+    """Set (or show) the gates a version of NAME must pass to be promoted, and whether approval
+    is required."""
     from ..registry import gate as set_gate  # lazy: imports numpy
 
     if clear and require:
@@ -91,7 +123,9 @@ def gate(name: str, require: tuple[str, ...], approval: bool | None, clear: bool
 
 @model.command()
 @click.argument("ref")
-@click.option("--to", "alias", default=None, help="The alias the check is for (shown in the report).")
+@click.option(
+    "--to", "alias", default=None, help="The alias the check is for (shown in the report)."
+)
 def check(ref: str, alias: str | None) -> Result:
     """Check the gates against a version without promoting it (the check is recorded)."""
     from ..registry import check_gates  # lazy: imports numpy
@@ -101,7 +135,9 @@ def check(ref: str, alias: str | None) -> Result:
 
 def _transition_options(fn: Any) -> Any:
     fn = click.option("--note", default="", help="Why; kept in the stage history.")(fn)
-    fn = click.option("--to", "alias", required=True, help="The alias, e.g. production or champion.")(fn)
+    fn = click.option(
+        "--to", "alias", required=True, help="The alias, e.g. production or champion."
+    )(fn)
     return click.argument("ref")(fn)
 
 
@@ -143,10 +179,13 @@ def history(ref: str) -> Result:
 
 @model.command()
 @click.argument("ref")
-@click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write the card to a .md or .html file.")
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False), help="Write the card to a .md or .html file."
+)
 @click.option("--markdown", is_flag=True, help="Print the card as Markdown.")
 def card(ref: str, out: str | None, markdown: bool) -> Result:
-    """The model card of a version, filled from what is stored (HTML in notebooks, Markdown with --markdown)."""
+    """The model card of a version, filled from what is stored (HTML in notebooks, Markdown with
+    --markdown)."""
     from ..registry import card as make_card  # lazy: imports numpy
 
     result = make_card(ref, out=out, markdown=markdown)
@@ -158,26 +197,63 @@ def card(ref: str, out: str | None, markdown: bool) -> Result:
 @model.command()
 @click.argument("a")
 @click.argument("b")
-@click.option("--data", "-d", "data", required=True, metavar="X",
-              help="Rows to evaluate both on (variable, CSV/Parquet file or dataset reference such as loans@latest).")
-@click.option("--target", "-t", metavar="COLUMN", help="The label column of the data (or a variable of labels).")
-@click.option("--sensitive", "-s", metavar="COLUMNS", help="Also compare fairness across these columns.")
-@click.option("--positive", metavar="LABEL", help="The favourable label (needed unless labels are 0/1 or -1/1).")
-def compare(a: str, b: str, data: str, target: str | None, sensitive: str | None, positive: str | None) -> Result:
+@click.option(
+    "--data",
+    "-d",
+    "data",
+    required=True,
+    metavar="X",
+    help="Rows to evaluate both on (variable, CSV/Parquet file or dataset reference such as "
+    "loans@latest).",
+)
+@click.option(
+    "--target",
+    "-t",
+    metavar="COLUMN",
+    help="The label column of the data (or a variable of labels).",
+)
+@click.option(
+    "--sensitive", "-s", metavar="COLUMNS", help="Also compare fairness across these columns."
+)
+@click.option(
+    "--positive",
+    metavar="LABEL",
+    help="The favourable label (needed unless labels are 0/1 or -1/1).",
+)
+def compare(
+    a: str, b: str, data: str, target: str | None, sensitive: str | None, positive: str | None
+) -> Result:
     """Evaluate two models on the same data and show the differences (champion vs challenger)."""
     from ..registry import compare as do_compare  # lazy: imports numpy
 
-    return do_compare(resolve(a), resolve(b), data=resolve(data), target=resolve(target) if target else None,
-                      sensitive=sensitive, positive=positive, labels=(a, b, data, target or "y"))
+    return do_compare(
+        resolve(a),
+        resolve(b),
+        data=resolve(data),
+        target=resolve(target) if target else None,
+        sensitive=sensitive,
+        positive=positive,
+        labels=(a, b, data, target or "y"),
+    )
 
 
 @model.command()
 @click.argument("ref")
-@click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write the verified artifact to this file.")
-@click.option("--as", "variable", metavar="NAME", help="In a notebook: load the model into this variable.")
-@click.option("--trust", multiple=True, metavar="TYPE", help="A type to trust beyond scikit-learn/NumPy/SciPy.")
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False), help="Write the verified artifact to this file."
+)
+@click.option(
+    "--as", "variable", metavar="NAME", help="In a notebook: load the model into this variable."
+)
+@click.option(
+    "--trust",
+    multiple=True,
+    metavar="TYPE",
+    help="A type to trust beyond scikit-learn/NumPy/SciPy.",
+)
 def load(ref: str, out: str | None, variable: str | None, trust: tuple[str, ...]) -> Result:
-    """Load a version after checking its digest: into a notebook variable (--as) or to a file (--out)."""
+    """Load a version after checking its digest: into a notebook variable (--as) or to a file
+    (--out)."""
 
     s = session()
     if variable is not None:
@@ -188,7 +264,11 @@ def load(ref: str, out: str | None, variable: str | None, trust: tuple[str, ...]
         loaded = load_version(ref, trusted=list(trust))
         assert s.namespace is not None
         s.namespace[variable] = loaded.model
-        return Message(f"Loaded {loaded.ref} into `{variable}` ({type(loaded.model).__name__}, digest verified).", "ok")
+        return Message(
+            f"Loaded {loaded.ref} into `{variable}` ({type(loaded.model).__name__}, digest "
+            "verified).",
+            "ok",
+        )
     if out is None:
         raise InvalidInput("Say where the model goes: --out FILE (or --as NAME in a notebook).")
     return save_version(ref, out)

@@ -1,4 +1,5 @@
-"""``%mlops panel ...``: interactive panels (a notebook is needed; the terminal has the list commands)."""
+"""``%mlops panel ...``: interactive panels (a notebook is needed; the terminal has the list
+commands)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from . import Group, resolve, session
 
 def _need_notebook(what: str, instead: str) -> None:
     if not session().in_notebook:
-        raise InvalidInput(f"The {what} panel needs a notebook (run %mlops panel {what} in JupyterLab); "
-                           f"in a terminal use {instead}.")
+        raise InvalidInput(
+            f"The {what} panel needs a notebook (run %mlops panel {what} in JupyterLab); "
+            f"in a terminal use {instead}."
+        )
 
 
 @click.group(cls=Group)
@@ -21,7 +24,9 @@ def panel() -> None:
 
 
 @panel.command()
-@click.option("--filter", "-f", "filter_", metavar="EXPR", help="Show only runs matching this filter.")
+@click.option(
+    "--filter", "-f", "filter_", metavar="EXPR", help="Show only runs matching this filter."
+)
 def runs(filter_: str | None) -> Result:
     """A table of runs (filter, sort, choose columns, select) with charts of the selected runs."""
     _need_notebook("runs", "mlops runs list")
@@ -33,7 +38,8 @@ def runs(filter_: str | None) -> Result:
 @panel.command()
 @click.argument("name")
 def models(name: str) -> Result:
-    """A model's versions, aliases, gates and approvals, with buttons to request and approve promotions."""
+    """A model's versions, aliases, gates and approvals, with buttons to request and approve
+    promotions."""
     _need_notebook("models", f"mlops model show {name}")
     from ..panels.models_panel import models as make  # lazy: imports the widget libraries
 
@@ -43,7 +49,8 @@ def models(name: str) -> Result:
 @panel.command()
 @click.argument("name")
 def data(name: str) -> Result:
-    """A dataset's version timeline; select two versions to see their schema and statistic changes highlighted.
+    """A dataset's version timeline; select two versions to see their schema and statistic changes
+    highlighted.
 
     NAME@N opens with version N compared against the one before it. One selected version shows
     its schema; a key column adds the rows added, removed and changed.
@@ -58,7 +65,8 @@ def data(name: str) -> Result:
 @click.argument("source")
 @click.argument("current", required=False)
 def drift(source: str, current: str | None) -> Result:
-    """Per-column drift of a stored evaluation (drift 12) or of two references (drift loans@3 loans@4).
+    """Per-column drift of a stored evaluation (drift 12) or of two references (drift loans@3
+    loans@4).
 
     Click a column for its reference and current histograms.
     """
@@ -81,8 +89,14 @@ def bias(evaluation: str) -> Result:
 
 
 @panel.command()
-@click.option("--limit", "-n", default=100, show_default=True, type=click.IntRange(min=1),
-              help="Jobs to show, newest first.")
+@click.option(
+    "--limit",
+    "-n",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Jobs to show, newest first.",
+)
 def jobs(limit: int) -> Result:
     """Running and recent jobs and sweeps with their progress; refreshes while any job runs."""
     _need_notebook("jobs", "mlops job list")

@@ -9,7 +9,9 @@ import click
 from . import cli
 
 
-def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def walk(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command below ``command`` (itself first), with its path of names."""
     yield path, command
     if isinstance(command, click.Group):
@@ -25,8 +27,14 @@ def help_text(path: tuple[str, ...], command: click.Command) -> str:
     parent = None
     names = ["mlops", *path]
     for i, name in enumerate(names):
-        parent = click.Context(command if i == len(names) - 1 else click.Group(name), info_name=name, parent=parent,
-                               max_content_width=100, terminal_width=100, help_option_names=["-h", "--help"])
+        parent = click.Context(
+            command if i == len(names) - 1 else click.Group(name),
+            info_name=name,
+            parent=parent,
+            max_content_width=100,
+            terminal_width=100,
+            help_option_names=["-h", "--help"],
+        )
     assert parent is not None
     return command.get_help(parent)
 
@@ -37,9 +45,11 @@ def markdown() -> str:
     parts = [
         "# Command reference",
         "",
-        "Generated from the commands' own help texts by `python -m nbmlops.commands.reference > docs/commands.md`;",
+        "Generated from the commands' own help texts by `python -m nbmlops.commands.reference > "
+        "docs/commands.md`;",
         "a test fails when this file is out of date or a command has no help.",
-        "Every command works the same in a notebook: write `%mlops` where this page writes `mlops`.",
+        "Every command works the same in a notebook: write `%mlops` where this page writes "
+        "`mlops`.",
         "",
     ]
     for path, command in walk(cli):

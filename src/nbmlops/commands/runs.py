@@ -26,21 +26,37 @@ from . import Group, option_tags, session
 def runs(ctx: click.Context) -> Result | None:
     """List, show and compare runs (`mlops runs` alone lists the latest)."""
     if ctx.invoked_subcommand is None:
-
         return list_runs()
     return None
 
 
 @runs.command("list")
-@click.option("--filter", "-f", "filter_", metavar="EXPR",
-              help="e.g. \"metrics.accuracy > 0.8 and params.penalty = 'l2'\".")
-@click.option("--sort", "-s", multiple=True, metavar="KEYS",
-              help="e.g. -metrics.accuracy,params.C (a leading - sorts descending).")
+@click.option(
+    "--filter",
+    "-f",
+    "filter_",
+    metavar="EXPR",
+    help="e.g. \"metrics.accuracy > 0.8 and params.penalty = 'l2'\".",
+)
+@click.option(
+    "--sort",
+    "-s",
+    multiple=True,
+    metavar="KEYS",
+    help="e.g. -metrics.accuracy,params.C (a leading - sorts descending).",
+)
 @click.option("--limit", "-n", default=50, show_default=True, help="Runs per page.")
 @click.option("--offset", default=0, show_default=True, help="Runs to skip (for the next pages).")
-@click.option("--columns", "-c", default=None, metavar="KEYS",
-              help="Comma-separated params.*/metrics.* columns to show (default: the most common).")
-def list_(filter_: str | None, sort: tuple[str, ...], limit: int, offset: int, columns: str | None) -> Result:
+@click.option(
+    "--columns",
+    "-c",
+    default=None,
+    metavar="KEYS",
+    help="Comma-separated params.*/metrics.* columns to show (default: the most common).",
+)
+def list_(
+    filter_: str | None, sort: tuple[str, ...], limit: int, offset: int, columns: str | None
+) -> Result:
     """List runs, newest first, with their params and latest metrics."""
 
     chosen = [c.strip() for c in columns.split(",")] if columns else None
@@ -93,11 +109,15 @@ def artifact(ref: str, name: str, out: str) -> Result:
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--name", help="Run name (default: the notebook or script name).")
-@click.option("--tag", "tag_items", multiple=True, metavar="KEY=VALUE", help="Tag the run (repeatable).")
+@click.option(
+    "--tag", "tag_items", multiple=True, metavar="KEY=VALUE", help="Tag the run (repeatable)."
+)
 @click.option("--notes", default="", help="A note to keep with the run.")
 @click.option("--live", is_flag=True, help="In a notebook, chart the metrics while the cell runs.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, command: tuple[str, ...]) -> Result:
+def run(
+    name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, command: tuple[str, ...]
+) -> Result:
     """Track a notebook cell (%%mlops run) or a command (mlops run -- python train.py) as one run.
 
     Code inside logs with mo.log_metric / mo.log_params / mo.log_artifact; the
@@ -107,11 +127,18 @@ def run(name: str | None, tag_items: tuple[str, ...], notes: str, live: bool, co
     tags = option_tags(tag_items)
     s = session()
     if s.cell is not None:
-        return run_cell(s.shell, s.cell, name=name, tags=tags, notes=notes, observe=_show_live if live else None)
+        return run_cell(
+            s.shell, s.cell, name=name, tags=tags, notes=notes, observe=_show_live if live else None
+        )
     if live:
-        raise InvalidInput("--live draws a chart in a notebook; in a terminal, follow a run with mlops runs show.")
+        raise InvalidInput(
+            "--live draws a chart in a notebook; in a terminal, follow a run with mlops runs show."
+        )
     if not command:
-        raise InvalidInput("Use %%mlops run as a cell magic in a notebook, or give a command: mlops run -- python train.py.")
+        raise InvalidInput(
+            "Use %%mlops run as a cell magic in a notebook, or give a command: mlops run -- "
+            "python train.py."
+        )
     return run_command(command, name=name, tags=tags, notes=notes)
 
 

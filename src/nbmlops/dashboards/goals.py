@@ -1,4 +1,5 @@
-"""Business goals of a dashboard: ``accuracy>=0.85`` checked against what is stored, said in plain words.
+"""Business goals of a dashboard: ``accuracy>=0.85`` checked against what is stored, said in plain
+words.
 
 A goal reads like a promotion gate (same syntax, same lookup: the source run's
 metrics, then the latest bias, perf and slices evaluations of the version), so
@@ -34,7 +35,14 @@ PLAIN = {
     "drift_share": "the share of input columns whose distribution has moved",
     **MEANINGS,
 }
-WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below", "==": "exactly", "!=": "not"}
+WORDS = {
+    ">=": "at least",
+    ">": "above",
+    "<=": "at most",
+    "<": "below",
+    "==": "exactly",
+    "!=": "not",
+}
 
 
 @dataclasses.dataclass
@@ -83,8 +91,10 @@ def check_known(gates: list[Gate], version: Any, store: Store, ref: str) -> None
     for gate in gates:
         if lookup(gate, known) is None:
             names = [n for n in known_metrics(version, store) if "." not in n]
-            raise InvalidInput(f"The goal {gate.text!r} names {gate.metric!r}, which nothing stores for {ref}; "
-                               f"known metrics are {', '.join(names) or 'none yet'}.")
+            raise InvalidInput(
+                f"The goal {gate.text!r} names {gate.metric!r}, which nothing stores for {ref}; "
+                f"known metrics are {', '.join(names) or 'none yet'}."
+            )
 
 
 def evaluate_goals(gates: list[Gate], version: Any, store: Store) -> list[GoalResult]:
@@ -95,6 +105,15 @@ def evaluate_goals(gates: list[Gate], version: Any, store: Store) -> list[GoalRe
         found = lookup(gate, known)
         value = found[0] if found else None
         number = float(value) if isinstance(value, (int, float)) and value == value else None
-        out.append(GoalResult(gate.text, gate.metric, gate.op, gate.threshold, number,
-                              found[1] if found else "", gate.holds(number) if number is not None else None))
+        out.append(
+            GoalResult(
+                gate.text,
+                gate.metric,
+                gate.op,
+                gate.threshold,
+                number,
+                found[1] if found else "",
+                gate.holds(number) if number is not None else None,
+            )
+        )
     return out

@@ -20,17 +20,42 @@ from collections.abc import Iterator
 from typing import Any
 
 _LAZY = {
-    "commit": "committing", "read_table_file": "committing",
-    "load": "reading", "iter_batches": "reading", "checkout": "reading",
-    "resolve": "versions", "VersionInfo": "versions", "set_tag": "versions", "remove_tag": "versions",
-    "log": "views", "list_datasets": "views", "show": "views",
+    "commit": "committing",
+    "read_table_file": "committing",
+    "load": "reading",
+    "iter_batches": "reading",
+    "checkout": "reading",
+    "resolve": "versions",
+    "VersionInfo": "versions",
+    "set_tag": "versions",
+    "remove_tag": "versions",
+    "log": "views",
+    "list_datasets": "views",
+    "show": "views",
     "lineage": "provenance",
     "diff": "comparison",
-    "infer_schema": "validation", "validate": "validation",
+    "infer_schema": "validation",
+    "validate": "validation",
 }
 
-__all__ = ["commit", "load", "iter_batches", "checkout", "resolve", "VersionInfo", "set_tag", "remove_tag",
-           "log", "list_datasets", "show", "lineage", "diff", "infer_schema", "validate", "manifest_references"]
+__all__ = [
+    "commit",
+    "load",
+    "iter_batches",
+    "checkout",
+    "resolve",
+    "VersionInfo",
+    "set_tag",
+    "remove_tag",
+    "log",
+    "list_datasets",
+    "show",
+    "lineage",
+    "diff",
+    "infer_schema",
+    "validate",
+    "manifest_references",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -46,10 +71,13 @@ def __dir__() -> list[str]:
 
 
 def manifest_references(data: bytes) -> Iterator[tuple[str, str]]:
-    """The objects a dataset manifest names, as ``(digest, what)``: column chunks or files (for fsck and gc).
+    """The objects a dataset manifest names, as ``(digest, what)``: column chunks or files (for fsck
+    and gc).
 
     Example:
-        >>> list(manifest_references(b'{"format": "nbmlops.files/1", "files": [{"path": "a.txt", "digest": "ab", "size": 1}]}'))
+        >>> files = [{"path": "a.txt", "digest": "ab", "size": 1}]
+        >>> manifest = json.dumps({"format": "nbmlops.files/1", "files": files}).encode()
+        >>> list(manifest_references(manifest))
         [('ab', 'file a.txt')]
     """
     manifest = json.loads(data)
@@ -61,6 +89,10 @@ def manifest_references(data: bytes) -> Iterator[tuple[str, str]]:
     index = manifest["index"]
     specs = [*manifest["columns"], *(index["levels"] if index["kind"] == "levels" else [])]
     for spec in specs:
-        label = f"column {spec['name']!r}" if spec in manifest["columns"] else f"index level {spec['name']!r}"
+        label = (
+            f"column {spec['name']!r}"
+            if spec in manifest["columns"]
+            else f"index level {spec['name']!r}"
+        )
         for digest, (a, b) in zip(spec["chunks"], ranges, strict=True):
             yield digest, f"{label} rows {a}-{b}"

@@ -1,4 +1,5 @@
-"""``commit``: a DataFrame, a CSV/Parquet file, or files and folders as the next version of a dataset."""
+"""``commit``: a DataFrame, a CSV/Parquet file, or files and folders as the next version of a
+dataset."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def read_table_file(path: Path) -> pd.DataFrame:
 
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
-        raise InvalidInput(f"{path} is not a CSV or Parquet file; commit it with --files to version it as a file.")
+        raise InvalidInput(
+            f"{path} is not a CSV or Parquet file; commit it with --files to version it as a file."
+        )
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
@@ -41,7 +44,9 @@ def read_table_file(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
     except (OSError, ValueError, ImportError) as e:
         what = "Parquet" if suffix in (".parquet", ".pq") else "CSV"
-        raise InvalidInput(f"Cannot read {path} as {what}: {str(e).splitlines()[0].rstrip('.')}.") from None
+        raise InvalidInput(
+            f"Cannot read {path} as {what}: {str(e).splitlines()[0].rstrip('.')}."
+        ) from None
 
 
 def _what(data: Any, kind: str | None) -> tuple[str, Any, str]:
@@ -52,23 +57,34 @@ def _what(data: Any, kind: str | None) -> tuple[str, Any, str]:
         raise InvalidInput(f"kind must be 'table' or 'files', not {kind!r}.")
     if isinstance(data, pd.DataFrame):
         if kind == "files":
-            raise InvalidInput("A DataFrame is committed as a table; --files is for files and folders.")
+            raise InvalidInput(
+                "A DataFrame is committed as a table; --files is for files and folders."
+            )
         return "table", data, "DataFrame"
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         if not path.exists():
             raise NotFound(f"No file or folder is called {str(data)!r}.")
-        if path.is_dir() or kind == "files" or (kind is None and path.suffix.lower() not in TABLE_SUFFIXES):
+        if (
+            path.is_dir()
+            or kind == "files"
+            or (kind is None and path.suffix.lower() not in TABLE_SUFFIXES)
+        ):
             if kind == "table":
                 raise InvalidInput(f"{path} is a folder; a table is a CSV or Parquet file.")
             return "files", path, str(path)
         return "table", read_table_file(path), str(path)
-    raise InvalidInput(f"Only a DataFrame, a CSV/Parquet file or a folder can be committed, not {type(data).__name__}.")
+    raise InvalidInput(
+        "Only a DataFrame, a CSV/Parquet file or a folder can be committed, not "
+        f"{type(data).__name__}."
+    )
 
 
-def commit(data: Any, name: str, *, message: str = "", kind: str | None = None,
-           store: Store | None = None) -> CommitResult:
-    """Store ``data`` as the next version of ``name``; the same content as the newest version adds nothing.
+def commit(
+    data: Any, name: str, *, message: str = "", kind: str | None = None, store: Store | None = None
+) -> CommitResult:
+    """Store ``data`` as the next version of ``name``; the same content as the newest version adds
+    nothing.
 
     ``data`` is a DataFrame, a CSV/TSV/Parquet path (a table) or any other file
     or folder (files). Inside a run, the run is recorded as the version's producer.
@@ -84,16 +100,39 @@ def commit(data: Any, name: str, *, message: str = "", kind: str | None = None,
     parent = latest_manifest(store, name, kind)
     if kind == "table":
         manifest, added = tables.write_frame(store, value, parent, name)
-        digest, rows, columns = tables.content_digest(manifest), manifest["rows"], len(manifest["columns"])
+        digest, rows, columns = (
+            tables.content_digest(manifest),
+            manifest["rows"],
+            len(manifest["columns"]),
+        )
         total = sum(manifest["sizes"].values())
     else:
         manifest, added = files.write_files(store, value, parent)
-        digest, rows, columns, total = files.content_digest(manifest), len(manifest["files"]), None, manifest["bytes"]
-    manifest_digest, manifest_size, new_manifest = put_manifest(store, manifest)  # objects first, then the row
+        digest, rows, columns, total = (
+            files.content_digest(manifest),
+            len(manifest["files"]),
+            None,
+            manifest["bytes"],
+        )
+    manifest_digest, manifest_size, new_manifest = put_manifest(
+        store, manifest
+    )  # objects first, then the row
     total += manifest_size
     run_id = run_of(store)
-    written = Written(kind, manifest_digest, digest, rows, columns, total, added + manifest_size * new_manifest)
+    written = Written(
+        kind, manifest_digest, digest, rows, columns, total, added + manifest_size * new_manifest
+    )
     info, new = retrying(lambda: record(store, name, written, message, run_id))
-    return CommitResult(ref=info.ref, kind=kind, source=label, rows=rows, columns=columns,
-                        bytes_added=written.bytes_added if new else 0, bytes_total=total, unchanged=not new,
-                        digest=digest, message=message, run_id=run_id)
+    return CommitResult(
+        ref=info.ref,
+        kind=kind,
+        source=label,
+        rows=rows,
+        columns=columns,
+        bytes_added=written.bytes_added if new else 0,
+        bytes_total=total,
+        unchanged=not new,
+        digest=digest,
+        message=message,
+        run_id=run_id,
+    )

@@ -44,22 +44,50 @@ class DiffResult(Result):
 
     @property
     def identical(self) -> bool:
-        return not self.schema and not self.stats and self.rows[0] == self.rows[1] and not self.changed \
-            and not self.added and not self.removed
+        return (
+            not self.schema
+            and not self.stats
+            and self.rows[0] == self.rows[1]
+            and not self.changed
+            and not self.added
+            and not self.removed
+        )
 
     def blocks(self) -> list[Block]:
-        out: list[Block] = [Heading(f"{self.a} -> {self.b}"), Fields([
-            (self.unit, f"{self.rows[0]:,} -> {self.rows[1]:,} ({self.rows[1] - self.rows[0]:+,})"),
-            ("chunks reused", f"{fmt_bytes(self.shared_bytes)} of {fmt_bytes(self.bytes_b)}"),
-        ])]
+        out: list[Block] = [
+            Heading(f"{self.a} -> {self.b}"),
+            Fields(
+                [
+                    (
+                        self.unit,
+                        f"{self.rows[0]:,} -> {self.rows[1]:,} ({self.rows[1] - self.rows[0]:+,})",
+                    ),
+                    (
+                        "chunks reused",
+                        f"{fmt_bytes(self.shared_bytes)} of {fmt_bytes(self.bytes_b)}",
+                    ),
+                ]
+            ),
+        ]
         if self.schema:
-            out.append(Table(["column", "change", self.a, self.b],
-                             [[s["column"], s["change"], s.get("a", ""), s.get("b", "")] for s in self.schema],
-                             title="Schema changes"))
+            out.append(
+                Table(
+                    ["column", "change", self.a, self.b],
+                    [
+                        [s["column"], s["change"], s.get("a", ""), s.get("b", "")]
+                        for s in self.schema
+                    ],
+                    title="Schema changes",
+                )
+            )
         if self.stats:
-            out.append(Table(["column", "statistic", self.a, self.b, "change"],
-                             [[s["column"], s["stat"], s["a"], s["b"], s["change"]] for s in self.stats],
-                             title="Statistic changes"))
+            out.append(
+                Table(
+                    ["column", "statistic", self.a, self.b, "change"],
+                    [[s["column"], s["stat"], s["a"], s["b"], s["change"]] for s in self.stats],
+                    title="Statistic changes",
+                )
+            )
         out += self.keyed_blocks()
         if self.identical:
             out.append(Note(f"{self.a} and {self.b} hold the same data.", "ok"))
@@ -69,17 +97,34 @@ class DiffResult(Result):
         """The rows (or files) added, removed and changed, with samples; nothing without a key."""
         if self.key is None:
             return []
-        out: list[Block] = [Fields([("key", self.key), (f"{self.unit} added", f"{self.added:,}"),
-                                    (f"{self.unit} removed", f"{self.removed:,}"),
-                                    (f"{self.unit} changed", f"{self.changed:,}")])]
+        out: list[Block] = [
+            Fields(
+                [
+                    ("key", self.key),
+                    (f"{self.unit} added", f"{self.added:,}"),
+                    (f"{self.unit} removed", f"{self.removed:,}"),
+                    (f"{self.unit} changed", f"{self.changed:,}"),
+                ]
+            )
+        ]
         if self.changed_by_column:
-            out.append(Table(["column", "rows changed"], sorted(self.changed_by_column.items(), key=lambda kv: -kv[1]),
-                             title="Changed values by column"))
+            out.append(
+                Table(
+                    ["column", "rows changed"],
+                    sorted(self.changed_by_column.items(), key=lambda kv: -kv[1]),
+                    title="Changed values by column",
+                )
+            )
         for what, rows in self.samples.items():
             if rows:
                 columns = list(rows[0])
-                out.append(Table(columns, [[r[c] for c in columns] for r in rows],
-                                 title=f"Sample of {what} {self.unit}"))
+                out.append(
+                    Table(
+                        columns,
+                        [[r[c] for c in columns] for r in rows],
+                        title=f"Sample of {what} {self.unit}",
+                    )
+                )
         return out
 
 
@@ -88,8 +133,11 @@ def _schema(ma: dict[str, Any], mb: dict[str, Any]) -> list[dict[str, Any]]:
     cb = {c["name"]: c for c in mb["columns"]}
     out = [{"column": n, "change": "removed", "a": ca[n]["dtype"]} for n in ca if n not in cb]
     out += [{"column": n, "change": "added", "b": cb[n]["dtype"]} for n in cb if n not in ca]
-    out += [{"column": n, "change": "dtype", "a": ca[n]["dtype"], "b": cb[n]["dtype"]}
-            for n in ca if n in cb and ca[n]["dtype"] != cb[n]["dtype"]]
+    out += [
+        {"column": n, "change": "dtype", "a": ca[n]["dtype"], "b": cb[n]["dtype"]}
+        for n in ca
+        if n in cb and ca[n]["dtype"] != cb[n]["dtype"]
+    ]
     return out
 
 
@@ -111,13 +159,31 @@ def _stats(ma: dict[str, Any], mb: dict[str, Any]) -> list[dict[str, Any]]:
         for stat in STATS:
             x, y = sa.get(stat), sb.get(stat)
             if x != y:
-                out.append({"column": col["name"], "stat": stat, "a": x, "b": y, "change": _change(x, y)})
+                out.append(
+                    {"column": col["name"], "stat": stat, "a": x, "b": y, "change": _change(x, y)}
+                )
         va, vb = sa.get("values") or {}, sb.get("values") or {}
         new, gone = sorted(set(vb) - set(va)), sorted(set(va) - set(vb))
         if new:
-            out.append({"column": col["name"], "stat": "new values", "a": "", "b": ", ".join(new[:10]), "change": len(new)})
+            out.append(
+                {
+                    "column": col["name"],
+                    "stat": "new values",
+                    "a": "",
+                    "b": ", ".join(new[:10]),
+                    "change": len(new),
+                }
+            )
         if gone:
-            out.append({"column": col["name"], "stat": "values gone", "a": ", ".join(gone[:10]), "b": "", "change": len(gone)})
+            out.append(
+                {
+                    "column": col["name"],
+                    "stat": "values gone",
+                    "a": ", ".join(gone[:10]),
+                    "b": "",
+                    "change": len(gone),
+                }
+            )
     return out
 
 
@@ -125,7 +191,10 @@ def _keyed(frame: pd.DataFrame, key: str, ref: str) -> pd.DataFrame:
     if key not in frame.columns:
         raise InvalidInput(f"{ref} has no column {key!r} to use as the key.")
     if frame[key].isna().any() or not frame[key].is_unique:
-        raise InvalidInput(f"The key {key!r} is not unique in {ref} (or has nulls); pick a column that names each row once.")
+        raise InvalidInput(
+            f"The key {key!r} is not unique in {ref} (or has nulls); pick a column that names "
+            "each row once."
+        )
     return frame.set_index(key)
 
 
@@ -151,12 +220,19 @@ def _plain(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.reset_index().to_dict("records")]
+    return [
+        {k: _plain(v) for k, v in row.items()} for row in frame.reset_index().to_dict("records")
+    ]
 
 
-def _rows_diff(result: DiffResult, fa: pd.DataFrame, fb: pd.DataFrame, key: str, sample: int) -> None:
+def _rows_diff(
+    result: DiffResult, fa: pd.DataFrame, fb: pd.DataFrame, key: str, sample: int
+) -> None:
     ka, kb = _keyed(fa, key, result.a), _keyed(fb, key, result.b)
-    added, removed = kb.index.difference(ka.index, sort=False), ka.index.difference(kb.index, sort=False)
+    added, removed = (
+        kb.index.difference(ka.index, sort=False),
+        ka.index.difference(kb.index, sort=False),
+    )
     common = ka.index.intersection(kb.index, sort=False)
     columns = [c for c in ka.columns if c in kb.columns]
     va, vb = ka.loc[common, columns], kb.loc[common, columns]
@@ -168,18 +244,33 @@ def _rows_diff(result: DiffResult, fa: pd.DataFrame, fb: pd.DataFrame, key: str,
             by_column[c] = int(mask.sum())
             changed_any = mask if changed_any is None else (changed_any | mask)
     changed = common[changed_any.to_numpy()] if changed_any is not None else common[:0]
-    result.key, result.added, result.removed, result.changed = key, len(added), len(removed), len(changed)
+    result.key, result.added, result.removed, result.changed = (
+        key,
+        len(added),
+        len(removed),
+        len(changed),
+    )
     result.changed_by_column = by_column
     result.samples = {
         "added": _records(kb.loc[added[:sample]]),
         "removed": _records(ka.loc[removed[:sample]]),
-        "changed": [{key: _plain(k), "column": c, result.a: _plain(va.at[k, c]), result.b: _plain(vb.at[k, c])}
-                    for k in changed[:sample] for c in by_column if _differs(va.loc[[k], c], vb.loc[[k], c]).iloc[0]],
+        "changed": [
+            {
+                key: _plain(k),
+                "column": c,
+                result.a: _plain(va.at[k, c]),
+                result.b: _plain(vb.at[k, c]),
+            }
+            for k in changed[:sample]
+            for c in by_column
+            if _differs(va.loc[[k], c], vb.loc[[k], c]).iloc[0]
+        ],
     }
 
 
 def _files_diff(a: str, b: str, ma: dict[str, Any], mb: dict[str, Any], sample: int) -> DiffResult:
-    """Two versions of files by path: added, removed, changed (their digests differ), and the bytes they share."""
+    """Two versions of files by path: added, removed, changed (their digests differ), and the
+    bytes they share."""
     fa = {f["path"]: f for f in ma["files"]}
     fb = {f["path"]: f for f in mb["files"]}
     added = [p for p in fb if p not in fa]
@@ -187,17 +278,34 @@ def _files_diff(a: str, b: str, ma: dict[str, Any], mb: dict[str, Any], sample: 
     changed = [p for p in fb if p in fa and fa[p]["digest"] != fb[p]["digest"]]
     in_a = {f["digest"] for f in fa.values()}
     return DiffResult(
-        a, b, (len(fa), len(fb)), [], [], sum(f["size"] for f in fb.values() if f["digest"] in in_a),
-        sum(f["size"] for f in fb.values()), key="path", added=len(added), removed=len(removed), changed=len(changed),
+        a,
+        b,
+        (len(fa), len(fb)),
+        [],
+        [],
+        sum(f["size"] for f in fb.values() if f["digest"] in in_a),
+        sum(f["size"] for f in fb.values()),
+        key="path",
+        added=len(added),
+        removed=len(removed),
+        changed=len(changed),
         samples={
             "added": [{"path": p, "size": fmt_bytes(fb[p]["size"])} for p in added[:sample]],
             "removed": [{"path": p, "size": fmt_bytes(fa[p]["size"])} for p in removed[:sample]],
-            "changed": [{"path": p, a: fmt_bytes(fa[p]["size"]), b: fmt_bytes(fb[p]["size"])} for p in changed[:sample]],
-        }, unit="files")
+            "changed": [
+                {"path": p, a: fmt_bytes(fa[p]["size"]), b: fmt_bytes(fb[p]["size"])}
+                for p in changed[:sample]
+            ],
+        },
+        unit="files",
+    )
 
 
-def diff(a: str, b: str, *, key: str | None = None, sample: int = 5, store: Store | None = None) -> DiffResult:
-    """Compare two versions: schema, rows, per-column statistics; with ``key``, rows added/removed/changed.
+def diff(
+    a: str, b: str, *, key: str | None = None, sample: int = 5, store: Store | None = None
+) -> DiffResult:
+    """Compare two versions: schema, rows, per-column statistics; with ``key``, rows
+    added/removed/changed.
 
     Two versions of files compare by path: files added, removed and changed.
 
@@ -207,23 +315,43 @@ def diff(a: str, b: str, *, key: str | None = None, sample: int = 5, store: Stor
     """
 
     if isinstance(sample, bool) or not isinstance(sample, int) or sample < 0:
-        raise InvalidInput(f"sample is how many rows to show per kind of change: a whole number from 0, not {sample!r}.")
+        raise InvalidInput(
+            "sample is how many rows to show per kind of change: a whole number from 0, not "
+            f"{sample!r}."
+        )
     store = store or open_current()
     with store.read() as conn:
         ia, ib = find(conn, a), find(conn, b)
     if ia.kind != ib.kind:
         table, files = (ia, ib) if ia.kind == "table" else (ib, ia)
-        raise InvalidInput(f"diff compares two tables or two sets of files; {table.ref} is a table and "
-                           f"{files.ref} holds files.")
+        raise InvalidInput(
+            f"diff compares two tables or two sets of files; {table.ref} is a table and "
+            f"{files.ref} holds files."
+        )
     ma, mb = read_manifest(store, ia.manifest), read_manifest(store, ib.manifest)
     if ia.kind == "files":
         if key is not None:
-            raise InvalidInput(f"{ia.ref} and {ib.ref} hold files, which are compared by path; leave out the key.")
+            raise InvalidInput(
+                f"{ia.ref} and {ib.ref} hold files, which are compared by path; leave out the key."
+            )
         return _files_diff(ia.ref, ib.ref, ma, mb, sample)
     in_a = set(ma["sizes"])
     shared = sum(size for d, size in mb["sizes"].items() if d in in_a)
-    result = DiffResult(ia.ref, ib.ref, (ma["rows"], mb["rows"]), _schema(ma, mb), _stats(ma, mb), shared,
-                        sum(mb["sizes"].values()))
+    result = DiffResult(
+        ia.ref,
+        ib.ref,
+        (ma["rows"], mb["rows"]),
+        _schema(ma, mb),
+        _stats(ma, mb),
+        shared,
+        sum(mb["sizes"].values()),
+    )
     if key is not None:
-        _rows_diff(result, read_frame(store, ma, ma["columns"]), read_frame(store, mb, mb["columns"]), key, sample)
+        _rows_diff(
+            result,
+            read_frame(store, ma, ma["columns"]),
+            read_frame(store, mb, mb["columns"]),
+            key,
+            sample,
+        )
     return result

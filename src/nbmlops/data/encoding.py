@@ -1,4 +1,5 @@
-"""One column chunk <-> Parquet bytes, and the dtype facts needed to get the exact pandas column back.
+"""One column chunk <-> Parquet bytes, and the dtype facts needed to get the exact pandas column
+back.
 
 A chunk is a single Arrow array written as a one-column Parquet file whose
 field is always called ``v`` and carries no pandas metadata, so its bytes (and
@@ -19,7 +20,16 @@ if TYPE_CHECKING:
 
 # columns of these Arrow types come back from Parquet exactly; lists, structs and maps do not
 CODEC = "lz4"
-_OBJECT_KINDS = ("string", "large_string", "binary", "large_binary", "bool", "null", "date32", "decimal")
+_OBJECT_KINDS = (
+    "string",
+    "large_string",
+    "binary",
+    "large_binary",
+    "bool",
+    "null",
+    "date32",
+    "decimal",
+)
 
 
 def column_spec(series: pd.Series, name: str) -> dict[str, Any]:
@@ -49,13 +59,21 @@ def column_spec(series: pd.Series, name: str) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value if isinstance(value, (str, int, float, bool)) else str(value)
+    return (
+        value.item()
+        if hasattr(value, "item")
+        else value
+        if isinstance(value, (str, int, float, bool))
+        else str(value)
+    )
 
 
 def to_arrow(series: pd.Series, name: str, arrow_type: pa.DataType | None = None) -> pa.Array:
-    """An Arrow array of one column slice, or :class:`InvalidInput` naming a column Arrow cannot store.
+    """An Arrow array of one column slice, or :class:`InvalidInput` naming a column Arrow cannot
+    store.
 
-    Object columns pass the type inferred from the whole column, so a slice of nulls only still gets it.
+    Object columns pass the type inferred from the whole column, so a slice of nulls only still gets
+    it.
     """
     import pandas as pd  # lazy: start-up time
     import pyarrow as pa  # lazy: start-up time
@@ -63,36 +81,54 @@ def to_arrow(series: pd.Series, name: str, arrow_type: pa.DataType | None = None
     try:
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             # through UTC values: handing pyarrow the Series itself trips a pandas deprecation
-            return pa.array(series.dt.tz_convert(None).to_numpy(),
-                            type=pa.timestamp(series.dt.unit, tz=str(series.dt.tz)), from_pandas=True)
+            return pa.array(
+                series.dt.tz_convert(None).to_numpy(),
+                type=pa.timestamp(series.dt.unit, tz=str(series.dt.tz)),
+                from_pandas=True,
+            )
         array = pa.array(series, type=arrow_type, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
         kinds = sorted({type(v).__name__ for v in series.dropna().head(1000)})
         if len(kinds) > 1:
-            raise InvalidInput(f"Column {name!r} mixes types ({', '.join(kinds[:4])}); convert it to one type first, "
-                               f"e.g. df[{name!r}].astype(str).") from None
-        raise InvalidInput(f"Column {name!r} holds {', '.join(kinds) or 'values'} that cannot be stored as a table "
-                           f"column ({str(e).splitlines()[0]}).") from None
+            raise InvalidInput(
+                f"Column {name!r} mixes types ({', '.join(kinds[:4])}); convert it to one type "
+                "first, "
+                f"e.g. df[{name!r}].astype(str)."
+            ) from None
+        raise InvalidInput(
+            f"Column {name!r} holds {', '.join(kinds) or 'values'} that cannot be stored as a "
+            "table "
+            f"column ({str(e).splitlines()[0]})."
+        ) from None
     if series.dtype == object and not str(array.type).startswith(_OBJECT_KINDS):
-        raise InvalidInput(f"Column {name!r} holds Python objects ({array.type}) that would not load back as they "
-                           "are; store text, numbers or dates, or convert the column first.")
+        raise InvalidInput(
+            f"Column {name!r} holds Python objects ({array.type}) that would not load back as they "
+            "are; store text, numbers or dates, or convert the column first."
+        )
     return array
 
 
 def encode(array: pa.Array) -> bytes:
-    """Parquet bytes of one chunk: LZ4 (decodes fastest); floats, which rarely repeat, skip the dictionary."""
+    """Parquet bytes of one chunk: LZ4 (decodes fastest); floats, which rarely repeat, skip the
+    dictionary."""
     import pyarrow as pa  # lazy: start-up time
     import pyarrow.parquet as pq  # lazy: start-up time
 
     buf = io.BytesIO()
     floating = pa.types.is_floating(array.type)
-    pq.write_table(pa.table({"v": array}), buf, compression=CODEC, use_dictionary=not floating,
-                   write_statistics=False)
+    pq.write_table(
+        pa.table({"v": array}),
+        buf,
+        compression=CODEC,
+        use_dictionary=not floating,
+        write_statistics=False,
+    )
     return buf.getvalue()
 
 
 def decode(data: bytes) -> pa.ChunkedArray:
-    """The values of one chunk's Parquet bytes (callers read many chunks on threads of their own)."""
+    """The values of one chunk's Parquet bytes (callers read many chunks on threads of their
+    own)."""
     import pyarrow as pa  # lazy: start-up time
     import pyarrow.parquet as pq  # lazy: start-up time
 
@@ -131,7 +167,11 @@ def to_series(array: pa.Array | pa.ChunkedArray, spec: dict[str, Any]) -> pd.Ser
             series = series.cat.as_ordered() if spec["ordered"] else series.cat.as_unordered()
         return series.rename(spec["name"])
     dtype = pd.api.types.pandas_dtype(recorded)
-    mapper = (lambda _t: dtype) if isinstance(dtype, ExtensionDtype) and hasattr(dtype, "__from_arrow__") else None
+    mapper = (
+        (lambda _t: dtype)
+        if isinstance(dtype, ExtensionDtype) and hasattr(dtype, "__from_arrow__")
+        else None
+    )
     series = array.to_pandas(types_mapper=mapper)
     if series.dtype != dtype:
         series = series.astype(dtype)

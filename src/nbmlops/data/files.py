@@ -1,4 +1,5 @@
-"""Whole files and folders as versions: each file a content-addressed object, listed in a file manifest."""
+"""Whole files and folders as versions: each file a content-addressed object, listed in a file
+manifest."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ FORMAT = "nbmlops.files/1"
 
 
 def _listing(root: Path) -> list[tuple[str, Path]]:
-    """(relative posix path, path) of every file under ``root``, sorted; unreadable ones refused up front."""
+    """(relative posix path, path) of every file under ``root``, sorted; unreadable ones refused
+    up front."""
     if root.is_file():
         found = [(root.name, root)]
     else:
@@ -32,18 +34,25 @@ def _listing(root: Path) -> list[tuple[str, Path]]:
             with open(path, "rb"):
                 pass
         except OSError as e:
-            raise InvalidInput(f"Cannot read {rel} in {root}: {e.strerror or e}; nothing was committed.") from None
+            raise InvalidInput(
+                f"Cannot read {rel} in {root}: {e.strerror or e}; nothing was committed."
+            ) from None
     if not found:
         raise InvalidInput(f"{root} holds no files; nothing was committed.")
     return found
 
 
 def _refuse(error: OSError) -> None:
-    raise InvalidInput(f"Cannot list {error.filename}: {error.strerror or error}; nothing was committed.")
+    raise InvalidInput(
+        f"Cannot list {error.filename}: {error.strerror or error}; nothing was committed."
+    )
 
 
-def write_files(store: Store, root: Path, parent: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
-    """Store every file under ``root`` (a folder or one file); returns the manifest and the new bytes.
+def write_files(
+    store: Store, root: Path, parent: dict[str, Any] | None
+) -> tuple[dict[str, Any], int]:
+    """Store every file under ``root`` (a folder or one file); returns the manifest and the new
+    bytes.
 
     Example:
         >>> manifest, added = write_files(store, Path("images"), None)  # doctest: +SKIP
@@ -54,8 +63,14 @@ def write_files(store: Store, root: Path, parent: dict[str, Any] | None) -> tupl
     known = {f["digest"] for f in parent["files"]} if parent else set()
     files, added = [], 0
     total = sum(p.stat().st_size for _, p in listing)
-    with tqdm(total=total, desc=f"commit {root.name}", unit="B", unit_scale=True, leave=False,
-              disable=total < 64 << 20) as bar:
+    with tqdm(
+        total=total,
+        desc=f"commit {root.name}",
+        unit="B",
+        unit_scale=True,
+        leave=False,
+        disable=total < 64 << 20,
+    ) as bar:
         for rel, path in listing:
             digest, size = _hash_file(path)
             if digest not in known and not store.objects.exists(digest):
@@ -63,7 +78,12 @@ def write_files(store: Store, root: Path, parent: dict[str, Any] | None) -> tupl
                 added += size
             files.append({"path": rel, "digest": digest, "size": size})
             bar.update(size)
-    return {"format": FORMAT, "root": root.name, "files": files, "bytes": sum(f["size"] for f in files)}, added
+    return {
+        "format": FORMAT,
+        "root": root.name,
+        "files": files,
+        "bytes": sum(f["size"] for f in files),
+    }, added
 
 
 def _hash_file(path: Path) -> tuple[str, int]:
@@ -83,17 +103,30 @@ def content_digest(manifest: dict[str, Any]) -> str:
     return digest_bytes(lines.encode())
 
 
-def restore_files(store: Store, manifest: dict[str, Any], dest: Path, *, force: bool = False) -> int:
-    """Write the files of a version under ``dest``; returns how many. Existing different files need ``force``."""
+def restore_files(
+    store: Store, manifest: dict[str, Any], dest: Path, *, force: bool = False
+) -> int:
+    """Write the files of a version under ``dest``; returns how many. Existing different files
+    need ``force``."""
     dest = Path(dest)
-    clashes = [f["path"] for f in manifest["files"] if (dest / f["path"]).exists()
-               and not force and (dest / f["path"]).stat().st_size != f["size"]]
+    clashes = [
+        f["path"]
+        for f in manifest["files"]
+        if (dest / f["path"]).exists()
+        and not force
+        and (dest / f["path"]).stat().st_size != f["size"]
+    ]
     if clashes:
-        raise Conflict(f"{dest / clashes[0]} already exists with other content; choose an empty folder or add --force.")
+        raise Conflict(
+            f"{dest / clashes[0]} already exists with other content; choose an empty folder or "
+            "add --force."
+        )
     for f in manifest["files"]:
         target = dest / f["path"]
         if not target.resolve().is_relative_to(dest.resolve()):
-            raise InvalidInput(f"The stored path {f['path']!r} points outside {dest}; it was not restored.")
+            raise InvalidInput(
+                f"The stored path {f['path']!r} points outside {dest}; it was not restored."
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".mlops-tmp")
         with store.objects.open(f["digest"]) as src, open(tmp, "wb") as out:

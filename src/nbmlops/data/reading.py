@@ -1,4 +1,5 @@
-"""Reading versions back: ``load`` (a DataFrame), ``iter_batches`` (streamed), ``checkout`` (to disk)."""
+"""Reading versions back: ``load`` (a DataFrame), ``iter_batches`` (streamed), ``checkout`` (to
+disk)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 def table_version(ref: str, store: Store) -> tuple[VersionInfo, dict[str, Any]]:
     info = resolve(ref, store=store)
     if info.kind != "table":
-        raise InvalidInput(f"{info.ref} holds files, not a table; restore them with "
-                           f"`data load {info.ref} --output FOLDER` or mo.data.checkout({info.ref!r}, 'folder').")
+        raise InvalidInput(
+            f"{info.ref} holds files, not a table; restore them with "
+            f"`data load {info.ref} --output FOLDER` or mo.data.checkout({info.ref!r}, 'folder')."
+        )
     return info, read_manifest(store, info.manifest)
 
 
@@ -40,8 +43,9 @@ def load(ref: str, columns: list[str] | None = None, *, store: Store | None = No
     return frame
 
 
-def iter_batches(ref: str, columns: list[str] | None = None, rows: int = 100_000, *,
-                 store: Store | None = None) -> Iterator[pd.DataFrame]:
+def iter_batches(
+    ref: str, columns: list[str] | None = None, rows: int = 100_000, *, store: Store | None = None
+) -> Iterator[pd.DataFrame]:
     """A version in DataFrames of ``rows`` rows, reading a few chunks at a time (never all at once).
 
     Example:
@@ -57,7 +61,9 @@ def iter_batches(ref: str, columns: list[str] | None = None, rows: int = 100_000
     return tables.iter_frames(store, manifest, specs, rows)
 
 
-def checkout(ref: str, path: str | Path, *, force: bool = False, store: Store | None = None) -> Path:
+def checkout(
+    ref: str, path: str | Path, *, force: bool = False, store: Store | None = None
+) -> Path:
     """Write a version to disk: a table as Parquet or CSV (by the suffix), files under a folder.
 
     Example:
@@ -69,7 +75,10 @@ def checkout(ref: str, path: str | Path, *, force: bool = False, store: Store | 
     manifest = read_manifest(store, info.manifest)
     if info.kind == "files":
         if target.exists() and not target.is_dir():
-            raise InvalidInput(f"{info.ref} holds files; give a folder to restore them into, not the file {target}.")
+            raise InvalidInput(
+                f"{info.ref} holds files; give a folder to restore them into, not the file "
+                f"{target}."
+            )
         files.restore_files(store, manifest, target, force=force)
         record_input(store, info)
         return target

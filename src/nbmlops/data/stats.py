@@ -1,4 +1,5 @@
-"""Per-column statistics kept in a manifest: what ``show``, ``diff`` and ``validate`` read without loading data."""
+"""Per-column statistics kept in a manifest: what ``show``, ``diff`` and ``validate`` read
+without loading data."""
 
 from __future__ import annotations
 
@@ -55,9 +56,10 @@ def column_stats(series: pd.Series) -> dict[str, Any]:
     nulls = int(series.isna().sum())
     out: dict[str, Any] = {"kind": kind, "count": len(series) - nulls, "nulls": nulls}
     if kind == "numeric" and out["count"]:
-
         values = series.dropna() if nulls else series
-        with warnings.catch_warnings():  # huge or infinite values: the mean/std is inf or NaN, said plainly
+        with (
+            warnings.catch_warnings()
+        ):  # huge or infinite values: the mean/std is inf or NaN, said plainly
             warnings.simplefilter("ignore", RuntimeWarning)
             out["min"], out["max"] = _number(values.min()), _number(values.max())
             out["mean"] = _number(values.mean())
@@ -86,7 +88,10 @@ def _values(series: pd.Series, kind: str) -> dict[str, Any]:
         counts = counts[counts > 0]
     if len(counts) > MAX_VALUES:
         return {"distinct": int(len(counts))}
-    return {"distinct": int(len(counts)), "values": {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}}
+    return {
+        "distinct": int(len(counts)),
+        "values": {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))},
+    }
 
 
 def _unique(series: pd.Series, kind: str) -> bool:

@@ -32,28 +32,38 @@ READERS = 8
 
 
 def check_frame(df: Any) -> None:
-    """Refuse what a table version cannot hold: non-text or repeated column names, column MultiIndex."""
+    """Refuse what a table version cannot hold: non-text or repeated column names, column
+    MultiIndex."""
     import pandas as pd  # lazy: start-up time
 
     if not isinstance(df, pd.DataFrame):
-        raise InvalidInput(f"Only a pandas DataFrame can be committed as a table, not {type(df).__name__}.")
+        raise InvalidInput(
+            f"Only a pandas DataFrame can be committed as a table, not {type(df).__name__}."
+        )
     if isinstance(df.columns, pd.MultiIndex):
-        raise InvalidInput("The DataFrame has several column levels; flatten them first, "
-                           "e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns].")
+        raise InvalidInput(
+            "The DataFrame has several column levels; flatten them first, "
+            "e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]."
+        )
     names = list(df.columns)
     bad = [n for n in names if not isinstance(n, str)]
     if bad:
-        raise InvalidInput(f"Column names must be text; {bad[0]!r} is a {type(bad[0]).__name__}: "
-                           "rename with df.columns = df.columns.map(str).")
+        raise InvalidInput(
+            f"Column names must be text; {bad[0]!r} is a {type(bad[0]).__name__}: "
+            "rename with df.columns = df.columns.map(str)."
+        )
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise InvalidInput(f"The column name {name!r} appears more than once; column names must be unique.")
+            raise InvalidInput(
+                f"The column name {name!r} appears more than once; column names must be unique."
+            )
         seen.add(name)
 
 
 def row_ranges(rows: int, parent: dict[str, Any] | None) -> list[tuple[int, int]]:
-    """Row ranges for a new version: the parent's where they still fit, then ``CHUNK_ROWS`` at a time.
+    """Row ranges for a new version: the parent's where they still fit, then ``CHUNK_ROWS`` at a
+    time.
 
     Example:
         >>> row_ranges(300_000, None)
@@ -76,7 +86,8 @@ def row_ranges(rows: int, parent: dict[str, Any] | None) -> list[tuple[int, int]
 
 
 class ChunkSink:
-    """Writes new chunks to the object store (objects before rows), counting the bytes that were new."""
+    """Writes new chunks to the object store (objects before rows), counting the bytes that were
+    new."""
 
     def __init__(self, store: Store, known: dict[str, int]) -> None:
         self.objects = store.objects
@@ -114,29 +125,44 @@ class ChunkSink:
 
 
 def _parts(df: pd.DataFrame) -> tuple[list[tuple[pd.Series, dict[str, Any]]], dict[str, Any]]:
-    """(series, spec) of every stored column: data columns, then index levels unless the index is a range."""
+    """(series, spec) of every stored column: data columns, then index levels unless the index is
+    a range."""
     import pandas as pd  # lazy: start-up time
 
-    parts = [(df.iloc[:, i], encoding.column_spec(df.iloc[:, i], name)) for i, name in enumerate(df.columns)]
+    parts = [
+        (df.iloc[:, i], encoding.column_spec(df.iloc[:, i], name))
+        for i, name in enumerate(df.columns)
+    ]
     index = df.index
     if isinstance(index, pd.RangeIndex):
-        return parts, {"kind": "range", "start": index.start, "step": index.step, "name": index.name}
+        return parts, {
+            "kind": "range",
+            "start": index.start,
+            "step": index.step,
+            "name": index.name,
+        }
     levels = []
     for i in range(index.nlevels):
         level = pd.Series(index.get_level_values(i), index=None, copy=False)
         name = index.names[i]
         if name is not None and not isinstance(name, str):
-            raise InvalidInput(f"Index level names must be text; {name!r} is a {type(name).__name__}.")
+            raise InvalidInput(
+                f"Index level names must be text; {name!r} is a {type(name).__name__}."
+            )
         spec = encoding.column_spec(level, name)
         spec["multi"] = isinstance(index, pd.MultiIndex)
-        if getattr(index, "freqstr", None):  # a DatetimeIndex/TimedeltaIndex remembers its frequency
+        if getattr(
+            index, "freqstr", None
+        ):  # a DatetimeIndex/TimedeltaIndex remembers its frequency
             spec["freq"] = index.freqstr
         levels.append(spec)
         parts.append((level, spec))
     return parts, {"kind": "levels", "levels": levels}
 
 
-def write_frame(store: Store, df: pd.DataFrame, parent: dict[str, Any] | None, label: str) -> tuple[dict[str, Any], int]:
+def write_frame(
+    store: Store, df: pd.DataFrame, parent: dict[str, Any] | None, label: str
+) -> tuple[dict[str, Any], int]:
     """Store ``df``'s chunks; returns the manifest and the bytes that were new to the store.
 
     Example:
@@ -150,10 +176,15 @@ def write_frame(store: Store, df: pd.DataFrame, parent: dict[str, Any] | None, l
     ranges = row_ranges(rows, parent)
     sink = ChunkSink(store, dict(parent.get("sizes", {})) if parent else {})
     chunks: list[list[str]] = [[] for _ in parts]
-    # text in object columns: one Arrow type for every slice (refused here, before anything is written)
-    types = [encoding.to_arrow(series, spec["name"] or "index").type if series.dtype == object else None
-             for series, spec in parts]
-    with tqdm(total=rows, desc=f"commit {label}", unit=" rows", leave=False, disable=rows < 4 * CHUNK_ROWS) as bar:
+    # text in object columns: one Arrow type for every slice (refused here, before anything is
+    # written)
+    types = [
+        encoding.to_arrow(series, spec["name"] or "index").type if series.dtype == object else None
+        for series, spec in parts
+    ]
+    with tqdm(
+        total=rows, desc=f"commit {label}", unit=" rows", leave=False, disable=rows < 4 * CHUNK_ROWS
+    ) as bar:
         for a, b in ranges:
             for i, (series, spec) in enumerate(parts):
                 array = encoding.to_arrow(series.iloc[a:b], spec["name"] or "index", types[i])
@@ -165,7 +196,9 @@ def write_frame(store: Store, df: pd.DataFrame, parent: dict[str, Any] | None, l
         spec["stats"] = column_stats(series)
     n_data = len(df.columns)
     manifest = {
-        "format": FORMAT, "rows": rows, "ranges": [list(r) for r in ranges],
+        "format": FORMAT,
+        "rows": rows,
+        "ranges": [list(r) for r in ranges],
         "columns": [spec for _, spec in parts[:n_data]],
         "index": index,
         "column_index": {"name": df.columns.name, "dtype": str(df.columns.dtype)},
@@ -176,13 +209,20 @@ def write_frame(store: Store, df: pd.DataFrame, parent: dict[str, Any] | None, l
 
 def content_digest(manifest: dict[str, Any]) -> str:
     """The identity of a table's content: types, index and chunks (not statistics or timings)."""
+
     def strip(spec: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in spec.items() if k != "stats"}
 
     index = manifest["index"]
-    core = {"rows": manifest["rows"], "ranges": manifest["ranges"],
-            "columns": [strip(c) for c in manifest["columns"]], "column_index": manifest["column_index"],
-            "index": {**index, "levels": [strip(s) for s in index["levels"]]} if index["kind"] == "levels" else index}
+    core = {
+        "rows": manifest["rows"],
+        "ranges": manifest["ranges"],
+        "columns": [strip(c) for c in manifest["columns"]],
+        "column_index": manifest["column_index"],
+        "index": {**index, "levels": [strip(s) for s in index["levels"]]}
+        if index["kind"] == "levels"
+        else index,
+    }
     return digest_bytes(json.dumps(core, sort_keys=True, separators=(",", ":")).encode())
 
 
@@ -193,8 +233,11 @@ def _fetch(store: Store, digests: list[str]) -> dict[str, Any]:
         return dict(zip(unique, arrays, strict=True))
 
 
-def select_columns(manifest: dict[str, Any], columns: list[str] | None, ref: str) -> list[dict[str, Any]]:
-    """The manifest entries of ``columns`` (all when ``None``), or one sentence naming an unknown column."""
+def select_columns(
+    manifest: dict[str, Any], columns: list[str] | None, ref: str
+) -> list[dict[str, Any]]:
+    """The manifest entries of ``columns`` (all when ``None``), or one sentence naming an unknown
+    column."""
     if columns is None:
         return list(manifest["columns"])
     if isinstance(columns, str):
@@ -202,15 +245,22 @@ def select_columns(manifest: dict[str, Any], columns: list[str] | None, ref: str
     by_name = {c["name"]: c for c in manifest["columns"]}
     missing = [c for c in columns if c not in by_name]
     if missing:
-        raise InvalidInput(f"{ref} has no column {missing[0]!r}; its columns are "
-                           f"{', '.join(list(by_name)[:8])}{', ...' if len(by_name) > 8 else ''}.")
+        raise InvalidInput(
+            f"{ref} has no column {missing[0]!r}; its columns are "
+            f"{', '.join(list(by_name)[:8])}{', ...' if len(by_name) > 8 else ''}."
+        )
     return [by_name[c] for c in columns]
 
 
-def read_frame(store: Store, manifest: dict[str, Any], specs: list[dict[str, Any]],
-               span: tuple[int, int] | None = None) -> pd.DataFrame:
+def read_frame(
+    store: Store,
+    manifest: dict[str, Any],
+    specs: list[dict[str, Any]],
+    span: tuple[int, int] | None = None,
+) -> pd.DataFrame:
     """The frame of ``specs`` (and the index), over all row ranges or the ranges ``span`` picks."""
     import pandas as pd  # lazy: start-up time
+
     ranges = manifest["ranges"]
     picked = range(len(ranges)) if span is None else range(*span)
     index = manifest["index"]
@@ -219,18 +269,23 @@ def read_frame(store: Store, manifest: dict[str, Any], specs: list[dict[str, Any
     arrays = _fetch(store, [s["chunks"][i] for s in wanted for i in picked])
     columns = {}
     for spec in wanted:
-        columns[id(spec)] = encoding.to_series(encoding.join([arrays[spec["chunks"][i]] for i in picked]), spec)
+        columns[id(spec)] = encoding.to_series(
+            encoding.join([arrays[spec["chunks"][i]] for i in picked]), spec
+        )
     first, last = (ranges[picked[0]][0], ranges[picked[-1]][1]) if picked else (0, 0)
     if index["kind"] == "range":
         step = index["step"]
-        row_index: pd.Index = pd.RangeIndex(index["start"] + first * step, index["start"] + last * step, step,
-                                            name=index["name"])
+        row_index: pd.Index = pd.RangeIndex(
+            index["start"] + first * step, index["start"] + last * step, step, name=index["name"]
+        )
     elif len(levels) == 1 and not levels[0].get("multi"):
         row_index = pd.Index(columns[id(levels[0])], name=levels[0]["name"])
         if levels[0].get("freq") and span is None:
             row_index.freq = levels[0]["freq"]
     else:
-        row_index = pd.MultiIndex.from_arrays([columns[id(s)] for s in levels], names=[s["name"] for s in levels])
+        row_index = pd.MultiIndex.from_arrays(
+            [columns[id(s)] for s in levels], names=[s["name"] for s in levels]
+        )
     data = {s["name"]: columns[id(s)].set_axis(row_index) for s in specs}
     frame = pd.DataFrame(data, index=row_index) if data else pd.DataFrame(index=row_index)
     info = manifest["column_index"]
@@ -238,8 +293,11 @@ def read_frame(store: Store, manifest: dict[str, Any], specs: list[dict[str, Any
     return frame
 
 
-def iter_frames(store: Store, manifest: dict[str, Any], specs: list[dict[str, Any]], rows: int) -> Iterator[pd.DataFrame]:
-    """The frame in pieces of ``rows`` rows (the last may be shorter), reading a few ranges at a time."""
+def iter_frames(
+    store: Store, manifest: dict[str, Any], specs: list[dict[str, Any]], rows: int
+) -> Iterator[pd.DataFrame]:
+    """The frame in pieces of ``rows`` rows (the last may be shorter), reading a few ranges at a
+    time."""
     import pandas as pd  # lazy: start-up time
 
     if rows < 1:

@@ -37,11 +37,26 @@ class Schema(Result):
     columns: list[dict[str, Any]]
 
     def blocks(self) -> list[Block]:
-        rows = [[c["name"], c["dtype"], "yes" if c["nullable"] else "no", c.get("min", ""), c.get("max", ""),
-                 ", ".join(map(str, c["allowed"][:8])) + (", ..." if len(c["allowed"]) > 8 else "") if c.get("allowed") else "",
-                 "yes" if c["unique"] else ""] for c in self.columns]
-        return [Heading(f"Schema of {self.ref}"),
-                Table(["column", "dtype", "nulls allowed", "min", "max", "allowed values", "unique"], rows)]
+        rows = [
+            [
+                c["name"],
+                c["dtype"],
+                "yes" if c["nullable"] else "no",
+                c.get("min", ""),
+                c.get("max", ""),
+                ", ".join(map(str, c["allowed"][:8])) + (", ..." if len(c["allowed"]) > 8 else "")
+                if c.get("allowed")
+                else "",
+                "yes" if c["unique"] else "",
+            ]
+            for c in self.columns
+        ]
+        return [
+            Heading(f"Schema of {self.ref}"),
+            Table(
+                ["column", "dtype", "nulls allowed", "min", "max", "allowed values", "unique"], rows
+            ),
+        ]
 
 
 def infer_schema(ref: str, *, store: Store | None = None) -> Schema:
@@ -57,8 +72,13 @@ def infer_schema(ref: str, *, store: Store | None = None) -> Schema:
     columns = []
     for spec in manifest["columns"]:
         stats = spec["stats"]
-        column: dict[str, Any] = {"name": spec["name"], "dtype": spec["dtype"], "nullable": stats["nulls"] > 0,
-                                  "unique": bool(stats.get("unique")), "kind": stats["kind"]}
+        column: dict[str, Any] = {
+            "name": spec["name"],
+            "dtype": spec["dtype"],
+            "nullable": stats["nulls"] > 0,
+            "unique": bool(stats.get("unique")),
+            "kind": stats["kind"],
+        }
         if "min" in stats:
             column["min"], column["max"] = stats["min"], stats["max"]
         if stats["kind"] == "category" and spec.get("categories") is not None:
@@ -80,19 +100,41 @@ class ValidationReport(Verdict):
 
     @property
     def findings(self) -> list[Finding]:
-        return [Finding(p["problem"], p["column"], f"expected {p['expected']}, found {p['found']}")
-                for p in self.problems]
+        return [
+            Finding(p["problem"], p["column"], f"expected {p['expected']}, found {p['found']}")
+            for p in self.problems
+        ]
 
     def blocks(self) -> list[Block]:
-        out: list[Block] = [Heading(f"{self.data} against the schema of {self.against}"),
-                            Fields([("rows", f"{self.rows:,}"), ("problems", len(self.problems))])]
+        out: list[Block] = [
+            Heading(f"{self.data} against the schema of {self.against}"),
+            Fields([("rows", f"{self.rows:,}"), ("problems", len(self.problems))]),
+        ]
         if self.passed:
-            return [*out, Note(f"{self.data} matches every column, type, range and value of {self.against}.", "ok")]
-        out.append(Table(["column", "problem", "expected", "found", "rows", "sample"],
-                         [[p["column"], p["problem"], p["expected"], p["found"], p["rows"], p["sample"]]
-                          for p in self.problems], marked_rows=set(range(len(self.problems)))))
-        out.append(Note(f"{len(self.problems)} discrepanc{'y' if len(self.problems) == 1 else 'ies'} "
-                        f"against {self.against}.", "alert"))
+            return [
+                *out,
+                Note(
+                    f"{self.data} matches every column, type, range and value of {self.against}.",
+                    "ok",
+                ),
+            ]
+        out.append(
+            Table(
+                ["column", "problem", "expected", "found", "rows", "sample"],
+                [
+                    [p["column"], p["problem"], p["expected"], p["found"], p["rows"], p["sample"]]
+                    for p in self.problems
+                ],
+                marked_rows=set(range(len(self.problems))),
+            )
+        )
+        out.append(
+            Note(
+                f"{len(self.problems)} discrepanc{'y' if len(self.problems) == 1 else 'ies'} "
+                f"against {self.against}.",
+                "alert",
+            )
+        )
         return out
 
 
@@ -110,37 +152,93 @@ def _pandera_schema(schema: Schema) -> Any:
         if c.get("allowed"):
             checks.append(pa.Check.isin(c["allowed"]))
         dtype = "category" if c["kind"] == "category" else pd.api.types.pandas_dtype(c["dtype"])
-        columns[c["name"]] = pa.Column(dtype, checks=checks, nullable=c["nullable"], unique=c["unique"])
+        columns[c["name"]] = pa.Column(
+            dtype, checks=checks, nullable=c["nullable"], unique=c["unique"]
+        )
     return pa.DataFrameSchema(columns, strict=True, ordered=False)
 
 
-def _problem(check: str, column: str | None, schema_col: dict[str, Any] | None, frame: pd.DataFrame,
-             cases: pd.DataFrame) -> dict[str, Any]:
+def _problem(
+    check: str,
+    column: str | None,
+    schema_col: dict[str, Any] | None,
+    frame: pd.DataFrame,
+    cases: pd.DataFrame,
+) -> dict[str, Any]:
     sample = ", ".join(str(v) for v in cases["failure_case"].drop_duplicates().head(SAMPLE))
     rows = int(cases["index"].nunique()) if cases["index"].notna().any() else ""
     if check == "column_in_schema":
-        return {"column": sample, "problem": "extra column", "expected": "", "found": str(frame[sample].dtype),
-                "rows": "", "sample": ""}
+        return {
+            "column": sample,
+            "problem": "extra column",
+            "expected": "",
+            "found": str(frame[sample].dtype),
+            "rows": "",
+            "sample": "",
+        }
     if check == "column_in_dataframe":
-        return {"column": sample, "problem": "missing column", "expected": schema_col["dtype"] if schema_col else "",
-                "found": "", "rows": "", "sample": ""}
+        return {
+            "column": sample,
+            "problem": "missing column",
+            "expected": schema_col["dtype"] if schema_col else "",
+            "found": "",
+            "rows": "",
+            "sample": "",
+        }
     assert schema_col is not None and column is not None
     if check == "not_nullable":
-        return {"column": column, "problem": "nulls where none were allowed", "expected": "no nulls",
-                "found": f"{int(frame[column].isna().sum()):,} nulls", "rows": rows, "sample": ""}
+        return {
+            "column": column,
+            "problem": "nulls where none were allowed",
+            "expected": "no nulls",
+            "found": f"{int(frame[column].isna().sum()):,} nulls",
+            "rows": rows,
+            "sample": "",
+        }
     if check.startswith("dtype("):
-        return {"column": column, "problem": "type changed", "expected": schema_col["dtype"],
-                "found": str(frame[column].dtype), "rows": "", "sample": ""}
+        return {
+            "column": column,
+            "problem": "type changed",
+            "expected": schema_col["dtype"],
+            "found": str(frame[column].dtype),
+            "rows": "",
+            "sample": "",
+        }
     if check.startswith("in_range"):
-        return {"column": column, "problem": "out of range", "expected": f"{schema_col['min']} .. {schema_col['max']}",
-                "found": f"{frame[column].min()} .. {frame[column].max()}", "rows": rows, "sample": sample}
+        return {
+            "column": column,
+            "problem": "out of range",
+            "expected": f"{schema_col['min']} .. {schema_col['max']}",
+            "found": f"{frame[column].min()} .. {frame[column].max()}",
+            "rows": rows,
+            "sample": sample,
+        }
     if check.startswith("isin"):
-        return {"column": column, "problem": "unseen values", "expected": f"{len(schema_col['allowed'])} known values",
-                "found": f"{cases['failure_case'].nunique()} new", "rows": rows, "sample": sample}
+        return {
+            "column": column,
+            "problem": "unseen values",
+            "expected": f"{len(schema_col['allowed'])} known values",
+            "found": f"{cases['failure_case'].nunique()} new",
+            "rows": rows,
+            "sample": sample,
+        }
     if check == "field_uniqueness":
-        return {"column": column, "problem": "duplicate values", "expected": "unique", "found": "duplicates",
-                "rows": rows, "sample": sample}
-    return {"column": column, "problem": check, "expected": "", "found": "", "rows": rows, "sample": sample}
+        return {
+            "column": column,
+            "problem": "duplicate values",
+            "expected": "unique",
+            "found": "duplicates",
+            "rows": rows,
+            "sample": sample,
+        }
+    return {
+        "column": column,
+        "problem": check,
+        "expected": "",
+        "found": "",
+        "rows": rows,
+        "sample": sample,
+    }
 
 
 def _data(data: Any, store: Store) -> tuple[Any, str]:
@@ -149,18 +247,25 @@ def _data(data: Any, store: Store) -> tuple[Any, str]:
     if isinstance(data, pd.DataFrame):
         return data, "the DataFrame"
     if isinstance(data, str):
-
         if Path(data).is_file():
             return read_table_file(Path(data)), data
         if "/" in data or data.lower().endswith(TABLE_SUFFIXES):
-            raise NotFound(f"No file named {data!r}; give a CSV/Parquet file, a DataFrame or a version such as loans@3.")
+            raise NotFound(
+                f"No file named {data!r}; give a CSV/Parquet file, a DataFrame or a version such "
+                "as loans@3."
+            )
         return load(data, store=store), data
-    raise InvalidInput(f"Only a DataFrame, a CSV/Parquet file or a dataset version can be validated, "
-                       f"not {type(data).__name__}.")
+    raise InvalidInput(
+        f"Only a DataFrame, a CSV/Parquet file or a dataset version can be validated, "
+        f"not {type(data).__name__}."
+    )
 
 
-def validate(data: Any, against: str, *, label: str | None = None, store: Store | None = None) -> ValidationReport:
-    """Check a DataFrame (or file, or version) against the schema inferred from ``against``; every problem at once.
+def validate(
+    data: Any, against: str, *, label: str | None = None, store: Store | None = None
+) -> ValidationReport:
+    """Check a DataFrame (or file, or version) against the schema inferred from ``against``; every
+    problem at once.
 
     Example:
         >>> report = mo.data.validate(new_df, against="loans@latest")  # doctest: +SKIP
@@ -180,9 +285,20 @@ def validate(data: Any, against: str, *, label: str | None = None, store: Store 
         cases = e.failure_cases
         cases["check"] = cases["check"].astype(str)
         for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
-            column = None if column is None or (isinstance(column, float) and column != column) else column
-            problems.append(_problem(check, column, by_name.get(column) or by_name.get(
-                group["failure_case"].iloc[0]), frame, group))
+            column = (
+                None
+                if column is None or (isinstance(column, float) and column != column)
+                else column
+            )
+            problems.append(
+                _problem(
+                    check,
+                    column,
+                    by_name.get(column) or by_name.get(group["failure_case"].iloc[0]),
+                    frame,
+                    group,
+                )
+            )
     order = {c["name"]: i for i, c in enumerate(schema.columns)}
     problems.sort(key=lambda p: (order.get(p["column"], len(order)), p["problem"]))
     return ValidationReport(label or name, schema.ref, len(frame), problems)

@@ -52,18 +52,36 @@ class VersionInfo:
 
 
 def _info(row: Row, name: str, kind: str) -> VersionInfo:  # type: ignore[type-arg]
-    return VersionInfo(row.id, name, row.version, row.digest, row.rows, row.columns, f"{name}@{row.version}",
-                       row.created_at, kind, row.manifest, row.dataset_id)
+    return VersionInfo(
+        row.id,
+        name,
+        row.version,
+        row.digest,
+        row.rows,
+        row.columns,
+        f"{name}@{row.version}",
+        row.created_at,
+        kind,
+        row.manifest,
+        row.dataset_id,
+    )
 
 
 def dataset_row(conn: Connection, name: str) -> Row:  # type: ignore[type-arg]
     """The ``datasets`` row called ``name``, or one sentence listing a few that exist."""
-    return row_named(conn, datasets, name, missing=f"No dataset is named {name!r}", known="datasets",
-                     none="none is committed yet (data commit)")
+    return row_named(
+        conn,
+        datasets,
+        name,
+        missing=f"No dataset is named {name!r}",
+        known="datasets",
+        none="none is committed yet (data commit)",
+    )
 
 
 def find(conn: Connection, ref: object) -> VersionInfo:
-    """Resolve ``name@N``, ``name@latest``, ``name@tag`` or ``name@<digest prefix>`` inside a transaction."""
+    """Resolve ``name@N``, ``name@latest``, ``name@tag`` or ``name@<digest prefix>`` inside a
+    transaction."""
     parsed = parse_ref(ref, "dataset")
     ds = dataset_row(conn, parsed.name)
     query = select(dataset_versions).where(dataset_versions.c.dataset_id == ds.id)
@@ -71,26 +89,48 @@ def find(conn: Connection, ref: object) -> VersionInfo:
     if parsed.version is not None:
         row = conn.execute(query.where(dataset_versions.c.version == parsed.version)).first()
         if row is None:
-            newest = conn.execute(select(func.max(dataset_versions.c.version))
-                                  .where(dataset_versions.c.dataset_id == ds.id)).scalar()
-            raise NotFound(f"{parsed.name} has versions 1 to {newest}; there is no {parsed.name}@{parsed.version}.")
+            newest = conn.execute(
+                select(func.max(dataset_versions.c.version)).where(
+                    dataset_versions.c.dataset_id == ds.id
+                )
+            ).scalar()
+            raise NotFound(
+                f"{parsed.name} has versions 1 to {newest}; there is no "
+                f"{parsed.name}@{parsed.version}."
+            )
         return _info(row, ds.name, ds.kind)
     if selector == "latest":
         row = conn.execute(query.order_by(dataset_versions.c.version.desc()).limit(1)).first()
     else:
-        row = conn.execute(query.join(dataset_tags, dataset_tags.c.version_id == dataset_versions.c.id)
-                           .where(dataset_tags.c.dataset_id == ds.id, dataset_tags.c.tag == selector)).first()
+        row = conn.execute(
+            query.join(dataset_tags, dataset_tags.c.version_id == dataset_versions.c.id).where(
+                dataset_tags.c.dataset_id == ds.id, dataset_tags.c.tag == selector
+            )
+        ).first()
         if row is None and DIGEST_PREFIX.match(selector):
-            rows = conn.execute(query.where(dataset_versions.c.digest.like(selector + "%"))
-                                .order_by(dataset_versions.c.version.desc())).all()
+            rows = conn.execute(
+                query.where(dataset_versions.c.digest.like(selector + "%")).order_by(
+                    dataset_versions.c.version.desc()
+                )
+            ).all()
             if len({r.digest for r in rows}) > 1:
                 shown = ", ".join(f"@{r.version}" for r in rows[:5])
-                raise Ambiguous(f"The digest prefix {selector!r} matches several versions of {ds.name} ({shown}); "
-                                "give more characters.")
+                raise Ambiguous(
+                    f"The digest prefix {selector!r} matches several versions of {ds.name} "
+                    f"({shown}); "
+                    "give more characters."
+                )
             row = rows[0] if rows else None
     if row is None:
-        tags = conn.execute(select(dataset_tags.c.tag).where(dataset_tags.c.dataset_id == ds.id)
-                            .order_by(dataset_tags.c.tag)).scalars().all()
+        tags = (
+            conn.execute(
+                select(dataset_tags.c.tag)
+                .where(dataset_tags.c.dataset_id == ds.id)
+                .order_by(dataset_tags.c.tag)
+            )
+            .scalars()
+            .all()
+        )
         known = f"; its tags are {', '.join(tags)}" if tags else "; it has no tags"
         raise NotFound(f"{ds.name} has no version, tag or digest {selector!r}{known}.")
     return _info(row, ds.name, ds.kind)
@@ -147,51 +187,101 @@ class Written:
 
 
 def latest_manifest(store: Store, name: str, kind: str) -> dict[str, Any] | None:
-    """The newest version's manifest of ``name`` (the parent of the next commit), if it holds ``kind``."""
+    """The newest version's manifest of ``name`` (the parent of the next commit), if it holds
+    ``kind``."""
     with store.read() as conn:
         row = conn.execute(
             select(dataset_versions.c.manifest, datasets.c.kind)
             .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
-            .where(datasets.c.name == name).order_by(dataset_versions.c.version.desc()).limit(1)).first()
+            .where(datasets.c.name == name)
+            .order_by(dataset_versions.c.version.desc())
+            .limit(1)
+        ).first()
     if row is None or row.kind != kind:
         return None
     return read_manifest(store, row.manifest)
 
 
-def record(store: Store, name: str, written: Written, message: str, run_id: str | None) -> tuple[VersionInfo, bool]:
-    """Add the version row (or find the newest one identical to it); returns it and whether it is new."""
+def record(
+    store: Store, name: str, written: Written, message: str, run_id: str | None
+) -> tuple[VersionInfo, bool]:
+    """Add the version row (or find the newest one identical to it); returns it and whether it is
+    new."""
     now, user = time.time(), store.user
     with store.write() as conn:
         ins = dialect_insert(conn)
-        conn.execute(ins(datasets).values(name=name, kind=written.kind, created_at=now, created_by=user,
-                                          description="").on_conflict_do_nothing(index_elements=["name"]))
+        conn.execute(
+            ins(datasets)
+            .values(name=name, kind=written.kind, created_at=now, created_by=user, description="")
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
         ds = conn.execute(select(datasets).where(datasets.c.name == name).with_for_update()).one()
         now = time.time()  # taken under the lock, so version numbers and times agree
         if ds.kind != written.kind:
             what = {"table": "a table", "files": "files"}
-            raise Conflict(f"{name} holds {what[ds.kind]}, not {what[written.kind]}; commit under another name.")
-        newest = conn.execute(select(dataset_versions).where(dataset_versions.c.dataset_id == ds.id)
-                              .order_by(dataset_versions.c.version.desc()).limit(1)).first()
+            raise Conflict(
+                f"{name} holds {what[ds.kind]}, not {what[written.kind]}; commit under another "
+                "name."
+            )
+        newest = conn.execute(
+            select(dataset_versions)
+            .where(dataset_versions.c.dataset_id == ds.id)
+            .order_by(dataset_versions.c.version.desc())
+            .limit(1)
+        ).first()
         unchanged = newest is not None and newest.digest == written.digest
         if unchanged:
             version_id, number = newest.id, newest.version
         else:
             number = (newest.version if newest is not None else 0) + 1
-            version_id = conn.execute(insert(dataset_versions).values(
-                dataset_id=ds.id, version=number, digest=written.digest, manifest=written.manifest,
-                rows=written.rows, columns=written.columns, bytes_total=written.bytes_total,
-                bytes_added=written.bytes_added, message=message, author=user, created_at=now, run_id=run_id,
-            ).returning(dataset_versions.c.id)).scalar_one()
+            version_id = conn.execute(
+                insert(dataset_versions)
+                .values(
+                    dataset_id=ds.id,
+                    version=number,
+                    digest=written.digest,
+                    manifest=written.manifest,
+                    rows=written.rows,
+                    columns=written.columns,
+                    bytes_total=written.bytes_total,
+                    bytes_added=written.bytes_added,
+                    message=message,
+                    author=user,
+                    created_at=now,
+                    run_id=run_id,
+                )
+                .returning(dataset_versions.c.id)
+            ).scalar_one()
         if run_id is not None:
-            conn.execute(ins(lineage).values(run_id=run_id, direction="output", entity_type="dataset_version",
-                                             entity_id=version_id, created_at=now).on_conflict_do_nothing())
+            conn.execute(
+                ins(lineage)
+                .values(
+                    run_id=run_id,
+                    direction="output",
+                    entity_type="dataset_version",
+                    entity_id=version_id,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
         ref = f"{name}@{number}"
         if unchanged:
             store.audit(conn, "data.commit.unchanged", "dataset_version", ref, run_id=run_id)
         else:
-            store.audit(conn, "data.commit", "dataset_version", ref, digest=written.digest, manifest=written.manifest,
-                        bytes_added=written.bytes_added, message=message, run_id=run_id)
-        row = conn.execute(select(dataset_versions).where(dataset_versions.c.id == version_id)).one()
+            store.audit(
+                conn,
+                "data.commit",
+                "dataset_version",
+                ref,
+                digest=written.digest,
+                manifest=written.manifest,
+                bytes_added=written.bytes_added,
+                message=message,
+                run_id=run_id,
+            )
+        row = conn.execute(
+            select(dataset_versions).where(dataset_versions.c.id == version_id)
+        ).one()
     return _info(row, name, written.kind), not unchanged
 
 
@@ -204,8 +294,9 @@ def run_of(store: Store) -> str | None:
     return run.id
 
 
-_HELD_READS: contextvars.ContextVar[list[tuple[Store, str, VersionInfo]] | None] = contextvars.ContextVar(
-    "nbmlops_held_reads", default=None)
+_HELD_READS: contextvars.ContextVar[list[tuple[Store, str, VersionInfo]] | None] = (
+    contextvars.ContextVar("nbmlops_held_reads", default=None)
+)
 
 
 @contextlib.contextmanager
@@ -247,15 +338,24 @@ def record_input(store: Store, info: VersionInfo) -> None:
 
 def _write_input(store: Store, run_id: str, info: VersionInfo) -> None:
     with store.write() as conn:
-        done = conn.execute(dialect_insert(conn)(lineage).values(
-            run_id=run_id, direction="input", entity_type="dataset_version", entity_id=info.id,
-            created_at=time.time()).on_conflict_do_nothing())
+        done = conn.execute(
+            dialect_insert(conn)(lineage)
+            .values(
+                run_id=run_id,
+                direction="input",
+                entity_type="dataset_version",
+                entity_id=info.id,
+                created_at=time.time(),
+            )
+            .on_conflict_do_nothing()
+        )
         if done.rowcount:
             store.audit(conn, "data.read", "dataset_version", info.ref, run_id=run_id)
 
 
 def set_tag(ref: str, tag: str, *, store: Store | None = None) -> tuple[VersionInfo, int | None]:
-    """Point ``tag`` at the version ``ref`` names (moving it if it pointed elsewhere); returns the old version.
+    """Point ``tag`` at the version ``ref`` names (moving it if it pointed elsewhere); returns the
+    old version.
 
     Example:
         >>> set_tag("loans@4", "prod")  # doctest: +SKIP
@@ -264,12 +364,17 @@ def set_tag(ref: str, tag: str, *, store: Store | None = None) -> tuple[VersionI
     store = store or open_current()
     with store.write() as conn:
         info = find(conn, ref)
-        old = conn.execute(select(dataset_versions.c.version)
-                           .join(dataset_tags, dataset_tags.c.version_id == dataset_versions.c.id)
-                           .where(dataset_tags.c.dataset_id == info.dataset_id, dataset_tags.c.tag == tag)).scalar()
+        old = conn.execute(
+            select(dataset_versions.c.version)
+            .join(dataset_tags, dataset_tags.c.version_id == dataset_versions.c.id)
+            .where(dataset_tags.c.dataset_id == info.dataset_id, dataset_tags.c.tag == tag)
+        ).scalar()
         values = {"version_id": info.id, "updated_at": time.time(), "updated_by": store.user}
-        conn.execute(dialect_insert(conn)(dataset_tags).values(dataset_id=info.dataset_id, tag=tag, **values)
-                     .on_conflict_do_update(index_elements=["dataset_id", "tag"], set_=values))
+        conn.execute(
+            dialect_insert(conn)(dataset_tags)
+            .values(dataset_id=info.dataset_id, tag=tag, **values)
+            .on_conflict_do_update(index_elements=["dataset_id", "tag"], set_=values)
+        )
         store.audit(conn, "data.tag", "dataset_version", info.ref, tag=tag, previous=old)
     return info, old
 
@@ -281,12 +386,18 @@ def remove_tag(name: str, tag: str, *, store: Store | None = None) -> int:
     store = store or open_current()
     with store.write() as conn:
         ds = dataset_row(conn, name)
-        old = conn.execute(select(dataset_versions.c.version)
-                           .join(dataset_tags, dataset_tags.c.version_id == dataset_versions.c.id)
-                           .where(dataset_tags.c.dataset_id == ds.id, dataset_tags.c.tag == tag)).scalar()
+        old = conn.execute(
+            select(dataset_versions.c.version)
+            .join(dataset_tags, dataset_tags.c.version_id == dataset_versions.c.id)
+            .where(dataset_tags.c.dataset_id == ds.id, dataset_tags.c.tag == tag)
+        ).scalar()
         if old is None:
             raise NotFound(f"{name} has no tag {tag!r}.")
-        conn.execute(dataset_tags.delete().where(dataset_tags.c.dataset_id == ds.id, dataset_tags.c.tag == tag))
+        conn.execute(
+            dataset_tags.delete().where(
+                dataset_tags.c.dataset_id == ds.id, dataset_tags.c.tag == tag
+            )
+        )
         store.audit(conn, "data.untag", "dataset_version", f"{name}@{old}", tag=tag)
     return int(old)
 

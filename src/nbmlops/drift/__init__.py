@@ -2,7 +2,8 @@
 
 Example:
     >>> import nbmlops as mo
-    >>> report = mo.drift.compare("loans@3", new_batch, target="default", prediction="score")  # doctest: +SKIP
+    >>> report = mo.drift.compare("loans@3", new_batch, target="default",
+    ...                           prediction="score")  # doctest: +SKIP
     >>> report.drifted_columns  # doctest: +SKIP
     ['income', 'credit_score', 'purpose']
 """

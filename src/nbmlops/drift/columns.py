@@ -1,4 +1,5 @@
-"""What kind each column is, its values ready for the statistics, and how the two sides' schemas differ.
+"""What kind each column is, its values ready for the statistics, and how the two sides' schemas
+differ.
 
 Kinds decide the statistics: ``numeric`` (numbers and durations) and
 ``datetime`` columns are compared as sorted values; ``categorical`` columns
@@ -15,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-NUMERIC, CATEGORICAL, DATETIME, EMPTY, UNSUPPORTED = "numeric", "categorical", "datetime", "empty", "unsupported"
+NUMERIC, CATEGORICAL, DATETIME, EMPTY, UNSUPPORTED = (
+    "numeric",
+    "categorical",
+    "datetime",
+    "empty",
+    "unsupported",
+)
 SMALL_RANGE = 10
 MAX_CATEGORIES = 100  # beyond this, the most frequent categories are kept and the rest pooled
 
@@ -26,11 +33,13 @@ def dtype_name(series: Any) -> str:
 
 
 def kind_of(series: Any) -> str:
-    """The family a column's dtype belongs to (before the small-integer rule, which needs the values).
+    """The family a column's dtype belongs to (before the small-integer rule, which needs the
+    values).
 
     Example:
         >>> import pandas as pd
-        >>> kind_of(pd.Series([1.5, 2.0])), kind_of(pd.Series(["a", "b"])), kind_of(pd.Series([True]))
+        >>> kind_of(pd.Series([1.5, 2.0])), kind_of(pd.Series(["a",
+        ...                                         "b"])), kind_of(pd.Series([True]))
         ('numeric', 'categorical', 'categorical')
     """
     import pandas as pd  # lazy: start-up time
@@ -60,11 +69,14 @@ def kind_of(series: Any) -> str:
 
 
 def numeric_values(series: Any) -> tuple[np.ndarray, int]:
-    """Non-missing values as float64 (datetimes as epoch seconds, durations as seconds) and the missing count."""
+    """Non-missing values as float64 (datetimes as epoch seconds, durations as seconds) and the
+    missing count."""
     from pandas.api import types as t  # lazy: start-up time
 
     dtype = series.dtype
-    if t.is_datetime64_any_dtype(dtype) or (t.is_object_dtype(dtype) and kind_of(series) == DATETIME):
+    if t.is_datetime64_any_dtype(dtype) or (
+        t.is_object_dtype(dtype) and kind_of(series) == DATETIME
+    ):
         import pandas as pd  # lazy: start-up time
 
         stamps = pd.to_datetime(series, utc=getattr(dtype, "tz", None) is not None)
@@ -77,7 +89,9 @@ def numeric_values(series: Any) -> tuple[np.ndarray, int]:
     if t.is_timedelta64_dtype(dtype):
         raw = series.to_numpy()
         present = ~np.isnat(raw)
-        return raw[present].astype("timedelta64[us]").astype(np.int64) / 1e6, int(len(raw) - present.sum())
+        return raw[present].astype("timedelta64[us]").astype(np.int64) / 1e6, int(
+            len(raw) - present.sum()
+        )
     if t.is_object_dtype(dtype) or t.is_string_dtype(dtype):
         import pandas as pd  # lazy: start-up time
 
@@ -126,7 +140,8 @@ def _label(value: Any) -> str:
 
 
 def category_counts(series: Any, *, as_numbers: bool = False) -> Counts:
-    """Counts per category of one column; ``as_numbers`` counts a small-range numeric column by value."""
+    """Counts per category of one column; ``as_numbers`` counts a small-range numeric column by
+    value."""
     import pandas as pd  # lazy: start-up time
 
     if as_numbers:
@@ -147,7 +162,9 @@ def category_counts(series: Any, *, as_numbers: bool = False) -> Counts:
         counts = np.bincount(codes[present], minlength=len(series.cat.categories))
         keep = np.flatnonzero(counts)
         categories = series.cat.categories
-        return Counts([_label(categories[i]) for i in keep], counts[keep], int(len(codes) - present.sum()))
+        return Counts(
+            [_label(categories[i]) for i in keep], counts[keep], int(len(codes) - present.sum())
+        )
     if series.dtype == bool:
         counts = np.bincount(series.to_numpy().astype(np.int64), minlength=2)
         keep = np.flatnonzero(counts)
@@ -164,8 +181,11 @@ def _order(label: str) -> tuple[int, float, str]:
         return (1, 0.0, label)
 
 
-def align(ref: Counts, cur: Counts, max_categories: int = MAX_CATEGORIES) -> tuple[list[str], np.ndarray, np.ndarray, str | None]:
-    """Both sides' counts over the union of categories; past ``max_categories`` the rarest are pooled.
+def align(
+    ref: Counts, cur: Counts, max_categories: int = MAX_CATEGORIES
+) -> tuple[list[str], np.ndarray, np.ndarray, str | None]:
+    """Both sides' counts over the union of categories; past ``max_categories`` the rarest are
+    pooled.
 
     Returns the labels, the two count vectors and a note when categories were pooled.
     """
@@ -187,10 +207,17 @@ def align(ref: Counts, cur: Counts, max_categories: int = MAX_CATEGORIES) -> tup
     rest = np.ones(k, dtype=bool)
     rest[top] = False
     pooled = int(rest.sum())
-    note = (f"{k:,} categories: the {max_categories - 1} most frequent are compared one by one and the other "
-            f"{pooled:,} pooled as one")
-    return ([labels[i] for i in top] + [f"(other {pooled:,})"],
-            np.append(ref_counts[top], ref_counts[rest].sum()), np.append(cur_counts[top], cur_counts[rest].sum()), note)
+    note = (
+        f"{k:,} categories: the {max_categories - 1} most frequent are compared one by one and "
+        "the other "
+        f"{pooled:,} pooled as one"
+    )
+    return (
+        [labels[i] for i in top] + [f"(other {pooled:,})"],
+        np.append(ref_counts[top], ref_counts[rest].sum()),
+        np.append(cur_counts[top], cur_counts[rest].sum()),
+        note,
+    )
 
 
 @dataclasses.dataclass
@@ -205,8 +232,12 @@ class Schema:
     dtypes: dict[str, tuple[str, str]]
 
 
-def compare_schema(ref_kinds: dict[str, tuple[str, str]], cur_kinds: dict[str, tuple[str, str]],
-                   columns: list[str] | None = None, exclude: tuple[str, ...] | list[str] = ()) -> Schema:
+def compare_schema(
+    ref_kinds: dict[str, tuple[str, str]],
+    cur_kinds: dict[str, tuple[str, str]],
+    columns: list[str] | None = None,
+    exclude: tuple[str, ...] | list[str] = (),
+) -> Schema:
     """Line up the columns: ``*_kinds`` map column -> (kind, dtype) for each side.
 
     A column whose kind differs between the sides (numbers became text, say) is
@@ -222,16 +253,36 @@ def compare_schema(ref_kinds: dict[str, tuple[str, str]], cur_kinds: dict[str, t
         kind = cur_kind if ref_kind == EMPTY else ref_kind
         other = cur_kind if ref_kind != EMPTY else ref_kind
         if UNSUPPORTED in (ref_kind, cur_kind):
-            type_changed.append({"column": name, "reference": ref_dtype, "current": cur_dtype,
-                                 "reason": "values of this type cannot be compared"})
+            type_changed.append(
+                {
+                    "column": name,
+                    "reference": ref_dtype,
+                    "current": cur_dtype,
+                    "reason": "values of this type cannot be compared",
+                }
+            )
             continue
         if other not in (kind, EMPTY):
-            type_changed.append({"column": name, "reference": ref_dtype, "current": cur_dtype,
-                                 "reason": f"{ref_kind} in the reference, {cur_kind} in the current data"})
+            type_changed.append(
+                {
+                    "column": name,
+                    "reference": ref_dtype,
+                    "current": cur_dtype,
+                    "reason": f"{ref_kind} in the reference, {cur_kind} in the current data",
+                }
+            )
             continue
         compared.append(name)
         kinds[name] = kind
         dtypes[name] = (ref_dtype, cur_dtype)
-    only_ref = [c for c in ref_kinds if c not in cur_kinds and c not in exclude and (columns is None or c in columns)]
-    only_cur = [c for c in cur_kinds if c not in ref_kinds and c not in exclude and (columns is None or c in columns)]
+    only_ref = [
+        c
+        for c in ref_kinds
+        if c not in cur_kinds and c not in exclude and (columns is None or c in columns)
+    ]
+    only_cur = [
+        c
+        for c in cur_kinds
+        if c not in ref_kinds and c not in exclude and (columns is None or c in columns)
+    ]
     return Schema(compared, only_ref, only_cur, type_changed, kinds, dtypes)

@@ -41,24 +41,48 @@ METHODS = {
     "chi2": "chi-square p-value",
     "jensenshannon": "Jensen-Shannon distance",
 }
-APPLIES = {NUMERIC: ("ks", "wasserstein", "psi"), DATETIME: ("ks", "wasserstein", "psi"),
-           CATEGORICAL: ("chi2", "jensenshannon", "psi")}
+APPLIES = {
+    NUMERIC: ("ks", "wasserstein", "psi"),
+    DATETIME: ("ks", "wasserstein", "psi"),
+    CATEGORICAL: ("chi2", "jensenshannon", "psi"),
+}
 P_VALUES = ("ks", "chi2")
-DEFAULTS = {"ks": 0.05, "chi2": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.2, "missing": 0.05,
-            "share": 0.5, "performance": 0.05}
+DEFAULTS = {
+    "ks": 0.05,
+    "chi2": 0.05,
+    "wasserstein": 0.1,
+    "jensenshannon": 0.1,
+    "psi": 0.2,
+    "missing": 0.05,
+    "share": 0.5,
+    "performance": 0.05,
+}
 RANGES = {  # key -> (low, high, inclusive high, what it is)
     "ks": (0.0, 1.0, False, "a p-value threshold lies strictly between 0 and 1"),
     "chi2": (0.0, 1.0, False, "a p-value threshold lies strictly between 0 and 1"),
     "wasserstein": (0.0, math.inf, False, "a normed Wasserstein threshold is a positive number"),
-    "jensenshannon": (0.0, math.sqrt(math.log(2)), True, "a Jensen-Shannon threshold lies above 0 and at most 0.833"),
+    "jensenshannon": (
+        0.0,
+        math.sqrt(math.log(2)),
+        True,
+        "a Jensen-Shannon threshold lies above 0 and at most 0.833",
+    ),
     "psi": (0.0, math.inf, False, "a PSI threshold is a positive number"),
     "missing": (0.0, 1.0, True, "a missing-share change lies above 0 and at most 1"),
     "share": (0.0, 1.0, True, "a share of drifted columns lies above 0 and at most 1"),
     "performance": (0.0, 1.0, True, "a tolerated quality drop lies above 0 and at most 1"),
 }
-ALIASES = {"kolmogorov-smirnov": "ks", "k-s": "ks", "chisquare": "chi2", "chi-square": "chi2", "chi2_contingency": "chi2",
-           "js": "jensenshannon", "jensen-shannon": "jensenshannon", "wasserstein_distance": "wasserstein",
-           "population-stability-index": "psi"}
+ALIASES = {
+    "kolmogorov-smirnov": "ks",
+    "k-s": "ks",
+    "chisquare": "chi2",
+    "chi-square": "chi2",
+    "chi2_contingency": "chi2",
+    "js": "jensenshannon",
+    "jensen-shannon": "jensenshannon",
+    "wasserstein_distance": "wasserstein",
+    "population-stability-index": "psi",
+}
 
 
 def method_name(text: str) -> str:
@@ -79,18 +103,26 @@ def check_threshold(key: str, value: Any) -> float:
     """A threshold value in range for its key, or one sentence saying the allowed range."""
     key = ALIASES.get(str(key).strip().lower(), str(key).strip().lower())
     if key not in RANGES:
-        raise InvalidInput(f"Unknown threshold {key!r}; use one of {', '.join(RANGES)} (e.g. --threshold ks=0.01).")
+        raise InvalidInput(
+            f"Unknown threshold {key!r}; use one of {', '.join(RANGES)} (e.g. --threshold ks=0.01)."
+        )
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"The {key} threshold must be a number, not {value!r}.") from None
     low, high, inclusive, what = RANGES[key]
-    if not (number > low and (number <= high if inclusive else number < high)) or math.isnan(number):
-        raise InvalidInput(f"The {key} threshold {value} is out of range: {what} (default {DEFAULTS[key]}).")
+    if not (number > low and (number <= high if inclusive else number < high)) or math.isnan(
+        number
+    ):
+        raise InvalidInput(
+            f"The {key} threshold {value} is out of range: {what} (default {DEFAULTS[key]})."
+        )
     return number
 
 
-def _pairs(items: Mapping[str, Any] | Iterable[str] | None, what: str) -> list[tuple[str | None, str]]:
+def _pairs(
+    items: Mapping[str, Any] | Iterable[str] | None, what: str
+) -> list[tuple[str | None, str]]:
     if items is None:
         return []
     if isinstance(items, Mapping):
@@ -101,7 +133,9 @@ def _pairs(items: Mapping[str, Any] | Iterable[str] | None, what: str) -> list[t
     for item in items:
         key, sep, value = str(item).rpartition("=")
         if sep and not key.strip():
-            raise InvalidInput(f"{what} {item!r} has nothing before '='; write COLUMN=TEST or TEST.")
+            raise InvalidInput(
+                f"{what} {item!r} has nothing before '='; write COLUMN=TEST or TEST."
+            )
         out.append((key.strip() if sep else None, value.strip()))
     return out
 
@@ -115,9 +149,13 @@ class Options:
     thresholds: dict[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULTS))
 
     @classmethod
-    def parse(cls, tests: Mapping[str, Any] | Iterable[str] | None = None,
-              thresholds: Mapping[str, Any] | Iterable[str] | None = None) -> Options:
-        """Read ``--test`` (``col=ks`` or a bare ``ks`` for every column it applies to) and ``--threshold``.
+    def parse(
+        cls,
+        tests: Mapping[str, Any] | Iterable[str] | None = None,
+        thresholds: Mapping[str, Any] | Iterable[str] | None = None,
+    ) -> Options:
+        """Read ``--test`` (``col=ks`` or a bare ``ks`` for every column it applies to) and
+        ``--threshold``.
 
         Example:
             >>> Options.parse(["income=psi", "chi2"], ["ks=0.01"]).kind_tests
@@ -136,7 +174,9 @@ class Options:
                         options.kind_tests[kind] = method
         for key, value in _pairs(thresholds, "--threshold"):
             if key is None:
-                raise InvalidInput(f"--threshold {value!r} needs a name: write e.g. ks=0.01 or share=0.3.")
+                raise InvalidInput(
+                    f"--threshold {value!r} needs a name: write e.g. ks=0.01 or share=0.3."
+                )
             canonical = ALIASES.get(key.lower(), key.lower())
             options.thresholds[canonical] = check_threshold(canonical, value)
         return options
@@ -149,11 +189,15 @@ class Options:
                 if column in known:
                     continue  # present on one side only or not comparable: the schema notes say so
                 shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
-                raise InvalidInput(f"--test {column}={method} names no column of the data (columns: {shown}).")
+                raise InvalidInput(
+                    f"--test {column}={method} names no column of the data (columns: {shown})."
+                )
             allowed = APPLIES[kinds[column]]
             if method != "auto" and method not in allowed:
-                raise InvalidInput(f"--test {column}={method}: {method} does not compare {kinds[column]} columns "
-                                   f"such as {column}; use {', '.join(allowed)}.")
+                raise InvalidInput(
+                    f"--test {column}={method}: {method} does not compare {kinds[column]} columns "
+                    f"such as {column}; use {', '.join(allowed)}."
+                )
 
     def method_for(self, column: str, kind: str, smaller_sample: int) -> str:
         """The deciding method for one column."""
@@ -172,9 +216,16 @@ class Options:
         return threshold, bool(score < threshold if method in P_VALUES else score >= threshold)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tests": dict(self.tests), "kind_tests": dict(self.kind_tests), "thresholds": dict(self.thresholds)}
+        return {
+            "tests": dict(self.tests),
+            "kind_tests": dict(self.kind_tests),
+            "thresholds": dict(self.thresholds),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Options:
-        return cls(dict(data.get("tests", {})), dict(data.get("kind_tests", {})),
-                   {**DEFAULTS, **data.get("thresholds", {})})
+        return cls(
+            dict(data.get("tests", {})),
+            dict(data.get("kind_tests", {})),
+            {**DEFAULTS, **data.get("thresholds", {})},
+        )

@@ -23,10 +23,18 @@ from .columns import numeric_values
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION = ("mean_absolute_error", "root_mean_squared_error", "r2")
 HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "roc_auc", "r2"}
-ALIASES = {"auc": "roc_auc", "mae": "mean_absolute_error", "rmse": "root_mean_squared_error", "f1_score": "f1",
-           "tpr": "recall", "true_positive_rate": "recall"}
+ALIASES = {
+    "auc": "roc_auc",
+    "mae": "mean_absolute_error",
+    "rmse": "root_mean_squared_error",
+    "f1_score": "f1",
+    "tpr": "recall",
+    "true_positive_rate": "recall",
+}
 UNITS = {"s": 1, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-NO_TIME = -(2**62)  # the window of rows whose time is missing: counted overall, never shown as a window
+NO_TIME = -(
+    2**62
+)  # the window of rows whose time is missing: counted overall, never shown as a window
 MONDAY = 4 * 86_400  # 1970-01-05 was a Monday: week windows start on Mondays
 
 
@@ -35,7 +43,9 @@ def metric_name(text: str) -> str:
     key = str(text).strip().lower()
     key = ALIASES.get(key, key)
     if key not in CLASSIFICATION + REGRESSION:
-        raise InvalidInput(f"Unknown metric {text!r}; use one of {', '.join(CLASSIFICATION + REGRESSION)}.")
+        raise InvalidInput(
+            f"Unknown metric {text!r}; use one of {', '.join(CLASSIFICATION + REGRESSION)}."
+        )
     return key
 
 
@@ -50,7 +60,9 @@ def parse_window(text: str | None) -> float | None:
         return None
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|min|h|d|w)\s*", str(text).lower())
     if not match or float(match.group(1)) <= 0:
-        raise InvalidInput(f"The window {text!r} is not understood; write a length such as 7d, 12h, 30min or 2w.")
+        raise InvalidInput(
+            f"The window {text!r} is not understood; write a length such as 7d, 12h, 30min or 2w."
+        )
     return float(match.group(1)) * UNITS[match.group(2)]
 
 
@@ -69,8 +81,16 @@ def _roc_auc(y: np.ndarray, score: np.ndarray) -> float:
 class PerformanceTally:
     """Per-window sums of one side, fed batch by batch with :meth:`add`."""
 
-    def __init__(self, target: str, prediction: str, *, time_column: str | None = None, window: float | None = None,
-                 task: str | None = None, keep_scores: bool = True) -> None:
+    def __init__(
+        self,
+        target: str,
+        prediction: str,
+        *,
+        time_column: str | None = None,
+        window: float | None = None,
+        task: str | None = None,
+        keep_scores: bool = True,
+    ) -> None:
         self.target, self.prediction = target, prediction
         self.time_column, self.window = time_column, window
         self.task = task  # binary | scores | multiclass | regression, settled by the first batch
@@ -83,8 +103,14 @@ class PerformanceTally:
     def _settle(self, y: np.ndarray, p: np.ndarray) -> str:
 
         labels = set(np.unique(y).tolist())
-        if labels <= {0, 1} and p.dtype.kind == "f" and len(p) and p.min() >= 0 and p.max() <= 1 \
-                and not np.array_equal(p, np.round(p)):
+        if (
+            labels <= {0, 1}
+            and p.dtype.kind == "f"
+            and len(p)
+            and p.min() >= 0
+            and p.max() <= 1
+            and not np.array_equal(p, np.round(p))
+        ):
             return "scores"
         if task_of(None, y, p) == "regression":
             return "regression"
@@ -108,7 +134,10 @@ class PerformanceTally:
 
         for column in (self.target, self.prediction):
             if column not in frame.columns:
-                raise InvalidInput(f"The data has no column {column!r} for the {'labels' if column == self.target else 'predictions'}.")
+                raise InvalidInput(
+                    f"The data has no column {column!r} for the "
+                    f"{'labels' if column == self.target else 'predictions'}."
+                )
         y_raw, p_raw = frame[self.target], frame[self.prediction]
         keep = (~(pd.isna(y_raw) | pd.isna(p_raw))).to_numpy()
         self.rows += len(frame)
@@ -129,7 +158,9 @@ class PerformanceTally:
         zeros = np.zeros(len(y), dtype=np.int64)
         if self.task == "regression":
             yt, yp = y.astype(np.float64), p.astype(np.float64)
-            sums = np.concatenate([G.regression_sums(zeros, yt, yp, 1)[0], [yt.sum(), (yt * yt).sum()]])
+            sums = np.concatenate(
+                [G.regression_sums(zeros, yt, yp, 1)[0], [yt.sum(), (yt * yt).sum()]]
+            )
         elif self.task == "multiclass":
             sums = np.array([len(y), int((y == p).sum())], dtype=np.float64)
         else:
@@ -148,19 +179,34 @@ class PerformanceTally:
         if self.task == "regression":
             n, _, _, abs_error, sq_error, sum_y, sum_y2 = sums
             total = sum_y2 - sum_y * sum_y / n if n else 0.0
-            return {"count": n, "mean_absolute_error": abs_error / n, "root_mean_squared_error": math.sqrt(sq_error / n),
-                    "r2": 1 - sq_error / total if total > 0 else math.nan}
+            return {
+                "count": n,
+                "mean_absolute_error": abs_error / n,
+                "root_mean_squared_error": math.sqrt(sq_error / n),
+                "r2": 1 - sq_error / total if total > 0 else math.nan,
+            }
         if self.task == "multiclass":
             return {"count": sums[0], "accuracy": sums[1] / sums[0]}
         cube = sums.reshape(1, 2, 2)
         r = G.rates(cube)
         precision, recall = float(r["precision"][0]), float(r["true_positive_rate"][0])
-        out = {"count": float(r["count"][0]), "accuracy": float(r["accuracy"][0]), "precision": precision,
-               "recall": recall, "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0}
+        out = {
+            "count": float(r["count"][0]),
+            "accuracy": float(r["accuracy"][0]),
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        }
         if self.task == "scores" and self.keep_scores:
-            parts = self.scores.get(w, []) if w is not None else [x for v in self.scores.values() for x in v]
+            parts = (
+                self.scores.get(w, [])
+                if w is not None
+                else [x for v in self.scores.values() for x in v]
+            )
             if parts:
-                out["roc_auc"] = _roc_auc(np.concatenate([y for y, _ in parts]), np.concatenate([s for _, s in parts]))
+                out["roc_auc"] = _roc_auc(
+                    np.concatenate([y for y, _ in parts]), np.concatenate([s for _, s in parts])
+                )
         return out
 
     def windows(self) -> list[dict[str, Any]]:
@@ -168,13 +214,21 @@ class PerformanceTally:
         if self.window is None:
             return []
         offset = MONDAY if self.window % (7 * 86_400) == 0 else 0
-        return [{"start": w * self.window + offset, "metrics": self.metrics(w)} for w in sorted(self.sums) if w != NO_TIME]
+        return [
+            {"start": w * self.window + offset, "metrics": self.metrics(w)}
+            for w in sorted(self.sums)
+            if w != NO_TIME
+        ]
 
 
-def compare_performance(reference: PerformanceTally, current: PerformanceTally, tolerance: float) -> dict[str, Any]:
-    """Reference against current metrics: the change, and whether quality fell by more than ``tolerance``.
+def compare_performance(
+    reference: PerformanceTally, current: PerformanceTally, tolerance: float
+) -> dict[str, Any]:
+    """Reference against current metrics: the change, and whether quality fell by more than
+    ``tolerance``.
 
-    Rates (accuracy, AUC, ...) compare by absolute points; errors (MAE, RMSE) relative to the reference.
+    Rates (accuracy, AUC, ...) compare by absolute points; errors (MAE, RMSE) relative to the
+    reference.
     """
     ref, cur = reference.metrics(), current.metrics()
     rows, dropped = [], []
@@ -189,7 +243,20 @@ def compare_performance(reference: PerformanceTally, current: PerformanceTally, 
             worse = before > 0 and change / before > tolerance
         if worse:
             dropped.append(name)
-        rows.append({"metric": name, "reference": before, "current": after, "change": change, "worse": bool(worse)})
-    return {"task": current.task, "metrics": rows, "dropped": dropped, "windows": current.windows(),
-            "rows": {"reference": reference.rows, "current": current.rows},
-            "unlabelled": {"reference": reference.unlabelled, "current": current.unlabelled}}
+        rows.append(
+            {
+                "metric": name,
+                "reference": before,
+                "current": after,
+                "change": change,
+                "worse": bool(worse),
+            }
+        )
+    return {
+        "task": current.task,
+        "metrics": rows,
+        "dropped": dropped,
+        "windows": current.windows(),
+        "rows": {"reference": reference.rows, "current": current.rows},
+        "unlabelled": {"reference": reference.unlabelled, "current": current.unlabelled},
+    }

@@ -89,7 +89,8 @@ class CategoryTally:
 
 
 class ReferenceSample:
-    """First reference pass over a numeric column: moments, a bottom-k random sample, small-range counts."""
+    """First reference pass over a numeric column: moments, a bottom-k random sample, small-range
+    counts."""
 
     def __init__(self, seed: int) -> None:
         self.moments = Moments()
@@ -127,14 +128,20 @@ class ReferenceSample:
 
     def small_counts(self) -> Counts:
         items = sorted((self.small or {}).items())
-        return Counts([str(v) for v, _ in items], np.array([c for _, c in items], dtype=np.int64), self.missing)
+        return Counts(
+            [str(v) for v, _ in items],
+            np.array([c for _, c in items], dtype=np.int64),
+            self.missing,
+        )
 
     def edges(self) -> np.ndarray:
         """Bin edges at the sample's quantiles, the exact extremes included."""
         ordered = np.sort(self.values)
         if not len(ordered):
             return np.empty(0)
-        positions = np.linspace(0, len(ordered) - 1, min(FINE_BINS, len(ordered)) + 1).astype(np.int64)
+        positions = np.linspace(0, len(ordered) - 1, min(FINE_BINS, len(ordered)) + 1).astype(
+            np.int64
+        )
         inner = ordered[positions]
         return np.unique(np.concatenate([[self.moments.low], inner, [self.moments.high]]))
 
@@ -158,7 +165,8 @@ class BinnedSide:
         self.moments.add(values)
         if not len(self.edges):
             return
-        # sorting the batch (cheap) and cutting it at the edges beats looking up each value among 4,096 edges
+        # sorting the batch (cheap) and cutting it at the edges beats looking up each value among
+        # 4,096 edges
         ordered = np.sort(values)
         self.counts += stats.binned_counts(ordered, self.edges)
         low, high = self.edges[0], self.edges[-1]
@@ -178,7 +186,9 @@ def _area(f: np.ndarray, widths: np.ndarray) -> float:
     a, b = f[:-1], f[1:]
     same = a * b >= 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = np.where(np.abs(a) + np.abs(b) > 0, (a * a + b * b) / (2 * (np.abs(a) + np.abs(b))), 0.0)
+        crossing = np.where(
+            np.abs(a) + np.abs(b) > 0, (a * a + b * b) / (2 * (np.abs(a) + np.abs(b))), 0.0
+        )
     return float(np.sum(np.where(same, (np.abs(a) + np.abs(b)) / 2, crossing) * widths))
 
 
@@ -189,24 +199,36 @@ def binned_numeric_stats(ref: BinnedSide, cur: BinnedSide) -> dict[str, Any]:
     diff = f_ref - f_cur
     d = float(np.max(np.abs(diff))) if len(diff) else 0.0
     bound = float(max(np.max(ref.counts) / max(n1, 1), np.max(cur.counts) / max(n2, 1)))
-    ks = {"statistic": d, "p_value": stats.ks_asymptotic_p(d, n1, n2),
-          "method": f"binned: {len(ref.edges) - 1:,} reference-quantile bins, D exact at their edges and at most "
-                    f"{bound:.2g} below the exact statistic; asymptotic p-value"}
-    # inside the reference range each CDF is taken as linear within a bin; beyond it (the edges include the
+    ks = {
+        "statistic": d,
+        "p_value": stats.ks_asymptotic_p(d, n1, n2),
+        "method": f"binned: {len(ref.edges) - 1:,} reference-quantile bins, D exact at their "
+        "edges and at most "
+        f"{bound:.2g} below the exact statistic; asymptotic p-value",
+    }
+    # inside the reference range each CDF is taken as linear within a bin; beyond it (the edges
+    # include the
     # reference minimum and maximum) the reference CDF is 0 or 1 and the tails are exact
     distance = _area(diff, np.diff(ref.edges)) if len(ref.edges) > 1 else 0.0
     distance += (ref.below + ref.above) / max(n1, 1) + (cur.below + cur.above) / max(n2, 1)
     # PSI bins: the edges closest to the reference deciles
     cum_ref = np.cumsum(ref.counts)
-    picks = np.unique(np.searchsorted(cum_ref[:-1], np.arange(1, stats.PSI_BINS) * n1 / stats.PSI_BINS))
+    picks = np.unique(
+        np.searchsorted(cum_ref[:-1], np.arange(1, stats.PSI_BINS) * n1 / stats.PSI_BINS)
+    )
     picks = picks[picks < len(ref.edges)]
     ref_psi = np.diff(np.concatenate([[0], cum_ref[picks], [cum_ref[-1]]]))
     cum_cur = np.cumsum(cur.counts)
     cur_psi = np.diff(np.concatenate([[0], cum_cur[picks], [cum_cur[-1]]]))
-    return {"ks": ks, "wasserstein": stats.normalised_wasserstein(distance, ref.moments.std),
-            "wasserstein_raw": distance, "psi": stats.psi(ref_psi, cur_psi),
-            "mean": [ref.moments.mean, cur.moments.mean], "std": ref.moments.std,
-            "method": "binned"}
+    return {
+        "ks": ks,
+        "wasserstein": stats.normalised_wasserstein(distance, ref.moments.std),
+        "wasserstein_raw": distance,
+        "psi": stats.psi(ref_psi, cur_psi),
+        "mean": [ref.moments.mean, cur.moments.mean],
+        "std": ref.moments.std,
+        "method": "binned",
+    }
 
 
 def binned_histogram(ref: BinnedSide, cur: BinnedSide, kind: str, bins: int = 30) -> dict[str, Any]:
@@ -214,7 +236,9 @@ def binned_histogram(ref: BinnedSide, cur: BinnedSide, kind: str, bins: int = 30
     edges = ref.edges
     f_ref = np.concatenate([[0.0], _cdf(ref), [1.0]])
     f_cur = np.concatenate([[0.0], _cdf(cur), [1.0]])
-    points = np.concatenate([[min(ref.moments.low, cur.moments.low)], edges, [max(ref.moments.high, cur.moments.high)]])
+    points = np.concatenate(
+        [[min(ref.moments.low, cur.moments.low)], edges, [max(ref.moments.high, cur.moments.high)]]
+    )
     points = np.maximum.accumulate(points)
     low = float(np.interp(0.005, f_ref, points))
     high = float(np.interp(0.995, f_ref, points))
@@ -225,5 +249,9 @@ def binned_histogram(ref: BinnedSide, cur: BinnedSide, kind: str, bins: int = 30
     at_cur = np.interp(chart, points, f_cur)
     at_ref[0] = at_cur[0] = 0.0
     at_ref[-1] = at_cur[-1] = 1.0
-    return {"kind": kind, "edges": chart.tolist(), "reference": np.diff(at_ref).tolist(),
-            "current": np.diff(at_cur).tolist()}
+    return {
+        "kind": kind,
+        "edges": chart.tolist(),
+        "reference": np.diff(at_ref).tolist(),
+        "current": np.diff(at_cur).tolist(),
+    }

@@ -19,7 +19,8 @@ from ..data.committing import TABLE_SUFFIXES
 from ..errors import InvalidInput, NotFound
 from ..refs import parse_ref
 
-MEMORY_CELLS = 100_000_000  # above this many cells (about 800 MB of numbers) a file or version is read in batches
+# above this many cells (about 800 MB of numbers) a file or version is read in batches
+MEMORY_CELLS = 100_000_000
 CSV_MEMORY_BYTES = 1_000_000_000
 BATCH_ROWS = 250_000
 
@@ -39,19 +40,25 @@ class Source:
         return self.frame is not None
 
     def called(self, side: str) -> str:  # starts a sentence
-        """``The current data new_batch`` (or just ``The current data`` when it has no name of its own)."""
-        return f"The {side}" if self.label in ("reference", "current") else f"The {side} {self.label}"
+        """``The current data new_batch`` (or just ``The current data`` when it has no name of
+        its own)."""
+        return (
+            f"The {side}" if self.label in ("reference", "current") else f"The {side} {self.label}"
+        )
 
 
 def _frame_batches(frame: Any, rows: int) -> Callable[[list[str] | None], Iterator[Any]]:
     def read(columns: list[str] | None) -> Iterator[Any]:
         view = frame if columns is None else frame[[c for c in columns if c in frame.columns]]
         for start in range(0, max(len(frame), 1), rows):
-            yield view.iloc[start:start + rows]
+            yield view.iloc[start : start + rows]
+
     return read
 
 
-def _parquet(path: str, chunked: bool | None, rows: int) -> tuple[Any, Callable[[list[str] | None], Iterator[Any]] | None, int]:
+def _parquet(
+    path: str, chunked: bool | None, rows: int
+) -> tuple[Any, Callable[[list[str] | None], Iterator[Any]] | None, int]:
     import pyarrow.dataset as ds  # lazy: start-up time
     import pyarrow.parquet as pq  # lazy: start-up time
 
@@ -66,17 +73,25 @@ def _parquet(path: str, chunked: bool | None, rows: int) -> tuple[Any, Callable[
         return ds.dataset(files, format="parquet").to_table().to_pandas(), None, total
 
     def read(columns: list[str] | None) -> Iterator[Any]:
-        # one row group at a time: pyarrow's batch iterators keep earlier row groups' buffers until they finish
+        # one row group at a time: pyarrow's batch iterators keep earlier row groups' buffers until
+        # they finish
         for name in files:
             source = pq.ParquetFile(name)
-            names = None if columns is None else [c for c in columns if c in source.schema_arrow.names]
+            names = (
+                None if columns is None else [c for c in columns if c in source.schema_arrow.names]
+            )
             for group in range(source.metadata.num_row_groups):
-                for batch in source.read_row_group(group, columns=names).to_batches(max_chunksize=rows):
+                for batch in source.read_row_group(group, columns=names).to_batches(
+                    max_chunksize=rows
+                ):
                     yield batch.to_pandas()
+
     return None, read, total
 
 
-def _csv(path: str, chunked: bool | None, rows: int) -> tuple[Any, Callable[[list[str] | None], Iterator[Any]] | None]:
+def _csv(
+    path: str, chunked: bool | None, rows: int
+) -> tuple[Any, Callable[[list[str] | None], Iterator[Any]] | None]:
     import pandas as pd  # lazy: start-up time
 
     sep = "\t" if path.lower().endswith(".tsv") else ","
@@ -87,8 +102,11 @@ def _csv(path: str, chunked: bool | None, rows: int) -> tuple[Any, Callable[[lis
             raise InvalidInput(f"Cannot read {path}: {str(e).splitlines()[0]}.") from None
 
     def read(columns: list[str] | None) -> Iterator[Any]:
-        with pd.read_csv(path, sep=sep, chunksize=rows, usecols=(lambda c: c in columns) if columns else None) as it:
+        with pd.read_csv(
+            path, sep=sep, chunksize=rows, usecols=(lambda c: c in columns) if columns else None
+        ) as it:
             yield from it
+
     return None, read
 
 
@@ -101,32 +119,54 @@ def _file_source(path: str, label: str, chunked: bool | None, rows: int) -> Sour
     elif full.lower().endswith((".csv", ".tsv")):
         frame, read = _csv(full, chunked, rows)
     else:
-        raise InvalidInput(f"Cannot read {path}: give a CSV, TSV or Parquet file (or a folder of Parquet files).")
+        raise InvalidInput(
+            f"Cannot read {path}: give a CSV, TSV or Parquet file (or a folder of Parquet files)."
+        )
     if frame is not None and chunked:
         return Source(label, description, batches=_frame_batches(frame, rows))
     return Source(label, description, frame=frame, batches=read)
 
 
-def _dataset_source(ref: str, label: str, chunked: bool | None, rows: int, in_notebook: bool) -> Source:
+def _dataset_source(
+    ref: str, label: str, chunked: bool | None, rows: int, in_notebook: bool
+) -> Source:
 
     try:
         parse_ref(ref, "dataset")
     except InvalidInput:
         where = "variable, file or dataset version" if in_notebook else "file or dataset version"
-        raise NotFound(f"No {where} is called {ref!r}; give a DataFrame, a CSV/Parquet file or a version such as "
-                       "loans@3.") from None
-    info = data.resolve(ref)  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
-    description = {"ref": info.ref, "dataset_version_id": info.id, "digest": info.digest, "rows": info.rows}
+        raise NotFound(
+            f"No {where} is called {ref!r}; give a DataFrame, a CSV/Parquet file or a version "
+            "such as "
+            "loans@3."
+        ) from None
+    info = data.resolve(
+        ref
+    )  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
+    description = {
+        "ref": info.ref,
+        "dataset_version_id": info.id,
+        "digest": info.digest,
+        "rows": info.rows,
+    }
     cells = (info.rows or 0) * (info.columns or 1)
     if chunked or (chunked is None and cells > MEMORY_CELLS):
+
         def read(columns: list[str] | None) -> Iterator[Any]:
             return iter(data.iter_batches(info.ref, columns=columns, rows=rows))
+
         return Source(label if label != ref else info.ref, description, batches=read)
     return Source(label if label != ref else info.ref, description, frame=data.load(info.ref))
 
 
-def open_source(value: Any, label: str, *, chunked: bool | None = None, batch_rows: int = BATCH_ROWS,
-                in_notebook: bool = False) -> Source:
+def open_source(
+    value: Any,
+    label: str,
+    *,
+    chunked: bool | None = None,
+    batch_rows: int = BATCH_ROWS,
+    in_notebook: bool = False,
+) -> Source:
     """Turn what the user named into a :class:`Source`, or refuse with one sentence.
 
     Example:
@@ -160,16 +200,21 @@ def open_source(value: Any, label: str, *, chunked: bool | None = None, batch_ro
 
         def once(_columns: list[str] | None) -> Iterator[Any]:
             if spent["used"]:
-                raise InvalidInput(f"{label} is an iterator that was already read; pass a function that returns "
-                                   "a new iterator of DataFrames instead.")
+                raise InvalidInput(
+                    f"{label} is an iterator that was already read; pass a function that returns "
+                    "a new iterator of DataFrames instead."
+                )
             spent["used"] = True
             return value
+
         return Source(label, {"name": label}, batches=once, once=True)
     if isinstance(value, Iterable) and not isinstance(value, (dict, bytes)) and _all_frames(value):
         frames = list(value)
         return Source(label, {"name": label}, batches=lambda _columns: iter(frames))
-    raise InvalidInput(f"{label} is a {type(value).__name__}; give a DataFrame, a data version such as loans@3, "
-                       "a CSV/Parquet file, or batches of DataFrames.")
+    raise InvalidInput(
+        f"{label} is a {type(value).__name__}; give a DataFrame, a data version such as loans@3, "
+        "a CSV/Parquet file, or batches of DataFrames."
+    )
 
 
 def _all_frames(value: Iterable[Any]) -> bool:

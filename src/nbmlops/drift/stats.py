@@ -38,7 +38,6 @@ def ks_test(ref: np.ndarray, cur: np.ndarray) -> dict[str, Any]:
     """
     n1, n2 = len(ref), len(cur)
     if max(n1, n2) <= EXACT_KS_MAX:
-
         from scipy import stats  # lazy: start-up time
 
         with warnings.catch_warnings(record=True) as caught:
@@ -65,7 +64,8 @@ def ks_statistic(ref: np.ndarray, cur: np.ndarray) -> float:
     del scratch
     step = np.arange(n2, dtype=np.int64)
     step *= n1
-    # F_ref - F_cur scaled by n1 * n2 (exact integers): just below current value j (first of its ties) ...
+    # F_ref - F_cur scaled by n1 * n2 (exact integers): just below current value j (first of its
+    # ties) ...
     left = np.searchsorted(ref, cur, side="left") if tied else right
     below = left * n2
     below -= step
@@ -94,7 +94,9 @@ def ks_asymptotic_p(d: float, n1: int, n2: int) -> float:
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = int(np.round(m * n / (m + n)))
     t = en * d
-    if en > 140 and 1.0 < t < en - 1 and d < 0.5 and 2.2 <= t * d < 370.0:  # scipy's branch in _kolmogn
+    if (
+        en > 140 and 1.0 < t < en - 1 and d < 0.5 and 2.2 <= t * d < 370.0
+    ):  # scipy's branch in _kolmogn
         from scipy.special import smirnov  # lazy: start-up time
 
         padded = smirnov(np.full(SMIRNOV_PADDING, en), np.r_[d, np.ones(SMIRNOV_PADDING - 1)])
@@ -105,7 +107,8 @@ def ks_asymptotic_p(d: float, n1: int, n2: int) -> float:
 
 
 def wasserstein(ref: np.ndarray, cur: np.ndarray) -> float:
-    """The first Wasserstein distance between two sorted samples (``scipy.stats.wasserstein_distance``).
+    """The first Wasserstein distance between two sorted samples
+    (``scipy.stats.wasserstein_distance``).
 
     Equal sizes pair the order statistics (the area between the quantile
     functions); other sizes integrate ``|F_ref - F_cur|`` over the merged values.
@@ -122,7 +125,8 @@ def wasserstein(ref: np.ndarray, cur: np.ndarray) -> float:
 
 
 def spread(values: np.ndarray) -> float:
-    """The reference spread that normalises the Wasserstein distance: the standard deviation (ddof=0)."""
+    """The reference spread that normalises the Wasserstein distance: the standard deviation
+    (ddof=0)."""
     return float(np.std(values)) if len(values) else math.nan
 
 
@@ -153,7 +157,8 @@ def binned_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-    """Population Stability Index: ``sum((cur% - ref%) * ln(cur% / ref%))``, empty bins floored at 0.01%.
+    """Population Stability Index: ``sum((cur% - ref%) * ln(cur% / ref%))``, empty bins floored at
+    0.01%.
 
     Example:
         >>> round(psi(np.array([50, 50]), np.array([40, 60])), 4)
@@ -165,7 +170,8 @@ def psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
 
 
 def jensen_shannon(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-    """Jensen-Shannon distance (natural log, as ``scipy.spatial.distance.jensenshannon``), from 0 to 0.833."""
+    """Jensen-Shannon distance (natural log, as ``scipy.spatial.distance.jensenshannon``), from 0
+    to 0.833."""
     p = ref_counts / ref_counts.sum()
     q = cur_counts / cur_counts.sum()
     m = (p + q) / 2
@@ -194,14 +200,23 @@ def chi2_homogeneity(ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str
         return {"statistic": 0.0, "p_value": 1.0, "dof": 0, "small_expected": 0.0}
     res = chi2_contingency(table)
     small = float((res.expected_freq < 5).mean())
-    return {"statistic": float(res.statistic), "p_value": float(res.pvalue), "dof": int(res.dof),
-            "small_expected": small}
+    return {
+        "statistic": float(res.statistic),
+        "p_value": float(res.pvalue),
+        "dof": int(res.dof),
+        "small_expected": small,
+    }
 
 
-def missing_share_test(ref_missing: int, ref_total: int, cur_missing: int, cur_total: int) -> dict[str, Any]:
-    """Did the share of missing values change? The homogeneity test of the missing/present ``2 x 2`` table."""
+def missing_share_test(
+    ref_missing: int, ref_total: int, cur_missing: int, cur_total: int
+) -> dict[str, Any]:
+    """Did the share of missing values change? The homogeneity test of the missing/present ``2 x
+    2`` table."""
     ref_share = ref_missing / ref_total if ref_total else math.nan
     cur_share = cur_missing / cur_total if cur_total else math.nan
-    test = chi2_homogeneity(np.array([ref_missing, ref_total - ref_missing]),
-                            np.array([cur_missing, cur_total - cur_missing]))
+    test = chi2_homogeneity(
+        np.array([ref_missing, ref_total - ref_missing]),
+        np.array([cur_missing, cur_total - cur_missing]),
+    )
     return {"reference": ref_share, "current": cur_share, "p_value": test["p_value"]}

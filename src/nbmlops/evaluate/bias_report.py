@@ -16,23 +16,36 @@ from .reports import Report
 
 MEANINGS = {
     "demographic_parity_difference": "gap between the highest and the lowest selection rate",
-    "demographic_parity_ratio": "lowest selection rate divided by the highest (four-fifths rule: at least 0.8)",
+    "demographic_parity_ratio": "lowest selection rate divided by the highest (four-fifths "
+    "rule: at least 0.8)",
     "equalized_odds_difference": "largest gap in true-positive or false-positive rate",
     "equalized_odds_ratio": "smallest ratio of true-positive or false-positive rates",
-    "equal_opportunity_difference": "gap in true-positive rate: how often real positives are caught",
-    "mean_absolute_error_difference": "gap between the largest and the smallest mean absolute error",
+    "equal_opportunity_difference": "gap in true-positive rate: how often real positives are "
+    "caught",
+    "mean_absolute_error_difference": "gap between the largest and the smallest mean absolute "
+    "error",
     "mean_absolute_error_ratio": "smallest mean absolute error divided by the largest",
     "root_mean_squared_error_difference": "gap between the largest and the smallest RMSE",
     "mean_prediction_difference": "gap between the highest and the lowest average prediction",
 }
-SHORT = {"count": "rows", "selection_rate": "selection rate", "accuracy": "accuracy",
-         "true_positive_rate": "TPR", "false_positive_rate": "FPR", "precision": "precision",
-         "base_rate": "base rate", "mean_prediction": "mean prediction", "mean_error": "mean error",
-         "mean_absolute_error": "MAE", "root_mean_squared_error": "RMSE"}
+SHORT = {
+    "count": "rows",
+    "selection_rate": "selection rate",
+    "accuracy": "accuracy",
+    "true_positive_rate": "TPR",
+    "false_positive_rate": "FPR",
+    "precision": "precision",
+    "base_rate": "base rate",
+    "mean_prediction": "mean prediction",
+    "mean_error": "mean error",
+    "mean_absolute_error": "MAE",
+    "root_mean_squared_error": "RMSE",
+}
 
 
 def pct(value: float, threshold: float | None = None) -> str:
-    """``0.712 -> '71%'``; one decimal when rounding would hide which side of a threshold it is on."""
+    """``0.712 -> '71%'``; one decimal when rounding would hide which side of a threshold it is
+    on."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "undefined"
     text = f"{value * 100:.0f}%"
@@ -64,7 +77,8 @@ class BiasReport(Report):
 
     @property
     def main(self) -> dict[str, Any]:
-        """The section the headline numbers come from: the intersection when there are several columns."""
+        """The section the headline numbers come from: the intersection when there are several
+        columns."""
         return self.sections[0]
 
     @property
@@ -79,8 +93,11 @@ class BiasReport(Report):
     def summary(self) -> dict[str, Any]:
         """Flat headline numbers; promotion gates read these (``demographic_parity_ratio>=0.8``)."""
         groups = self.main["groups"]
-        out: dict[str, Any] = {"rows": self.rows, "groups": len(groups),
-                               "small_groups": sum(g["small"] for g in groups)}
+        out: dict[str, Any] = {
+            "rows": self.rows,
+            "groups": len(groups),
+            "small_groups": sum(g["small"] for g in groups),
+        }
         out.update({k: v for k, v in self.overall.items() if k != "count"})
         out.update(self.main["disparities"])
         key = "accuracy" if self.task == "classification" else "mean_absolute_error"
@@ -98,34 +115,64 @@ class BiasReport(Report):
     def to_frame(self):  # type: ignore[no-untyped-def]
         import pandas as pd  # lazy: start-up time
 
-        return pd.DataFrame([{k: v for k, v in g.items() if k != "values"} for g in self.main["groups"]])
+        return pd.DataFrame(
+            [{k: v for k, v in g.items() if k != "values"} for g in self.main["groups"]]
+        )
 
     # ------------------------------------------------------------ sentences
 
     def explain(self) -> list[Note]:
         """One or two sentences per finding, for readers who are not specialists."""
-        notes = self._explain_classifier() if self.task == "classification" else self._explain_regressor()
+        notes = (
+            self._explain_classifier()
+            if self.task == "classification"
+            else self._explain_regressor()
+        )
         groups = self.main["groups"]
         small = [g for g in groups if g["small"]]
         if small:
-            listed = ", ".join(f"{g['group']}: {g['count']}" for g in small[:6]) + (", ..." if len(small) > 6 else "")
-            notes.append(Note(
-                f"{len(small)} group{'s have' if len(small) > 1 else ' has'} fewer than {self.min_group_size} rows "
-                f"({listed}); rates from so few rows swing by chance, so they are marked rather than trusted.", "warn"))
+            listed = ", ".join(f"{g['group']}: {g['count']}" for g in small[:6]) + (
+                ", ..." if len(small) > 6 else ""
+            )
+            notes.append(
+                Note(
+                    f"{len(small)} group{'s have' if len(small) > 1 else ' has'} fewer than "
+                    f"{self.min_group_size} rows "
+                    f"({listed}); rates from so few rows swing by chance, so they are marked "
+                    "rather than trusted.",
+                    "warn",
+                )
+            )
         for g in groups:
             if g.get("undefined"):
                 names = " and ".join(SHORT[m] for m in g["undefined"])
-                notes.append(Note(f"In group {g['group']} the {names} cannot be computed (no rows to divide by); "
-                                  "it is shown as 0, as fairlearn does.", "warn"))
+                notes.append(
+                    Note(
+                        f"In group {g['group']} the {names} cannot be computed (no rows to "
+                        "divide by); "
+                        "it is shown as 0, as fairlearn does.",
+                        "warn",
+                    )
+                )
         if any("(missing)" in map(str, g["values"]) for g in groups):
-            notes.append(Note("Rows with no value in a sensitive column are kept as the group (missing)."))
+            notes.append(
+                Note("Rows with no value in a sensitive column are kept as the group (missing).")
+            )
         if self.one_vs_rest:
-            notes.append(Note(f"Every label other than {self.positive!r} counts as the negative outcome "
-                              "(one label against the rest), for accuracy too."))
+            notes.append(
+                Note(
+                    f"Every label other than {self.positive!r} counts as the negative outcome "
+                    "(one label against the rest), for accuracy too."
+                )
+            )
         if self.bootstrap:
             b = self.bootstrap
-            notes.append(Note(f"Intervals are {b['confidence']:.0%} bootstrap confidence intervals from "
-                              f"{b['n_boot']} resamples (seed {b['seed']})."))
+            notes.append(
+                Note(
+                    f"Intervals are {b['confidence']:.0%} bootstrap confidence intervals from "
+                    f"{b['n_boot']} resamples (seed {b['seed']})."
+                )
+            )
         return notes
 
     def _explain_classifier(self) -> list[Note]:
@@ -137,32 +184,55 @@ class BiasReport(Report):
         ratio, limit = disp["demographic_parity_ratio"], f"{self.threshold:.0%}"
         notes = []
         if math.isnan(ratio):
-            notes.append(Note(f"The model predicts {self.positive!r} for nobody, so {word.lower()} rates cannot be "
-                              "compared between groups.", "warn"))
+            notes.append(
+                Note(
+                    f"The model predicts {self.positive!r} for nobody, so {word.lower()} rates "
+                    "cannot be "
+                    "compared between groups.",
+                    "warn",
+                )
+            )
         else:
-            head = (f"{word} rate for group {groups[lo]['group']} ({pct(rates[lo])}{self._few(groups[lo])}) is "
-                    f"{pct(ratio, self.threshold)} of group {groups[hi]['group']}'s ({pct(rates[hi])}{self._few(groups[hi])})")
+            head = (
+                f"{word} rate for group {groups[lo]['group']} "
+                f"({pct(rates[lo])}{self._few(groups[lo])}) is "
+                f"{pct(ratio, self.threshold)} of group {groups[hi]['group']}'s "
+                f"({pct(rates[hi])}{self._few(groups[hi])})"
+            )
             if ratio >= self.threshold:
                 notes.append(Note(f"{head}, within the four-fifths rule (at least {limit}).", "ok"))
             else:
-                notes.append(Note(f"{head}; the four-fifths rule asks for at least {limit}.", "alert"))
+                notes.append(
+                    Note(f"{head}; the four-fifths rule asks for at least {limit}.", "alert")
+                )
         tpr = [g["true_positive_rate"] for g in groups]
         t_lo = min(range(len(tpr)), key=tpr.__getitem__)
         t_hi = max(range(len(tpr)), key=tpr.__getitem__)
-        notes.append(Note(
-            f"Of the rows that truly are {self.positive!r}, the model finds {pct(tpr[t_hi])} in group "
-            f"{groups[t_hi]['group']} but {pct(tpr[t_lo])} in group {groups[t_lo]['group']}; the largest gap in "
-            f"true- or false-positive rate (equalized odds difference) is {fmt(round(disp['equalized_odds_difference'], 4))}."))
+        notes.append(
+            Note(
+                f"Of the rows that truly are {self.positive!r}, the model finds {pct(tpr[t_hi])} "
+                "in group "
+                f"{groups[t_hi]['group']} but {pct(tpr[t_lo])} in group {groups[t_lo]['group']}; "
+                "the largest gap in "
+                "true- or false-positive rate (equalized odds difference) is "
+                f"{fmt(round(disp['equalized_odds_difference'], 4))}."
+            )
+        )
         acc = [g["accuracy"] for g in groups]
         a_lo = min(range(len(acc)), key=acc.__getitem__)
         a_hi = max(range(len(acc)), key=acc.__getitem__)
-        notes.append(Note(f"Accuracy ranges from {pct(acc[a_lo])} (group {groups[a_lo]['group']}) to "
-                          f"{pct(acc[a_hi])} (group {groups[a_hi]['group']})."))
+        notes.append(
+            Note(
+                f"Accuracy ranges from {pct(acc[a_lo])} (group {groups[a_lo]['group']}) to "
+                f"{pct(acc[a_hi])} (group {groups[a_hi]['group']})."
+            )
+        )
         return notes
 
     @staticmethod
     def _few(group: dict[str, Any]) -> str:
-        """Said next to a small group's rate, so a headline never rests on a number too noisy to trust."""
+        """Said next to a small group's rate, so a headline never rests on a number too noisy to
+        trust."""
         return f", only {group['count']} rows" if group["small"] else ""
 
     def _explain_regressor(self) -> list[Note]:
@@ -172,16 +242,29 @@ class BiasReport(Report):
         best = min(range(len(mae)), key=mae.__getitem__)
         ratio = disp["mean_absolute_error_ratio"]
         tone = "warn" if not math.isnan(ratio) and ratio < self.threshold else "info"
-        notes = [Note(f"Predictions are off by {fmt(round(mae[worst], 4))} on average for group {groups[worst]['group']} "
-                      f"but {fmt(round(mae[best], 4))} for group {groups[best]['group']} (mean absolute error); the best "
-                      f"group's error is {pct(ratio)} of the worst's.", tone)]
+        notes = [
+            Note(
+                f"Predictions are off by {fmt(round(mae[worst], 4))} on average for group "
+                f"{groups[worst]['group']} "
+                f"but {fmt(round(mae[best], 4))} for group {groups[best]['group']} (mean "
+                "absolute error); the best "
+                f"group's error is {pct(ratio)} of the worst's.",
+                tone,
+            )
+        ]
         over = [g for g in groups if g["mean_error"] > 0]
         under = [g for g in groups if g["mean_error"] < 0]
         if over and under:
             o = max(over, key=lambda g: g["mean_error"])
             u = min(under, key=lambda g: g["mean_error"])
-            notes.append(Note(f"The model over-predicts group {o['group']} by {fmt(round(o['mean_error'], 4))} on "
-                              f"average and under-predicts group {u['group']} by {fmt(round(-u['mean_error'], 4))}."))
+            notes.append(
+                Note(
+                    f"The model over-predicts group {o['group']} by "
+                    f"{fmt(round(o['mean_error'], 4))} on "
+                    f"average and under-predicts group {u['group']} by "
+                    f"{fmt(round(-u['mean_error'], 4))}."
+                )
+            )
         return notes
 
     # ------------------------------------------------------------ display
@@ -197,10 +280,16 @@ class BiasReport(Report):
             fields.append(("data", data.get("ref") or data.get("path") or data.get("name")))
         fields += [("rows", self.rows), ("sensitive", " × ".join(self.features))]
         if self.task == "classification":
-            fields += [("positive label", self.positive), ("accuracy", self.overall["accuracy"]),
-                       ("selection rate", self.overall["selection_rate"])]
+            fields += [
+                ("positive label", self.positive),
+                ("accuracy", self.overall["accuracy"]),
+                ("selection rate", self.overall["selection_rate"]),
+            ]
         else:
-            fields += [("MAE", self.overall["mean_absolute_error"]), ("RMSE", self.overall["root_mean_squared_error"])]
+            fields += [
+                ("MAE", self.overall["mean_absolute_error"]),
+                ("RMSE", self.overall["root_mean_squared_error"]),
+            ]
         if self.evaluation_id is not None:
             fields.append(("evaluation", f"#{self.evaluation_id}"))
         out.append(Fields(fields))
@@ -211,7 +300,11 @@ class BiasReport(Report):
 
     def _measures_table(self) -> Table:
         disp, ci = self.main["disparities"], (self.main.get("ci") or {}).get("disparities")
-        columns = ["measure", "value"] + ([f"{self.bootstrap['confidence']:.0%} CI"] if ci and self.bootstrap else []) + ["meaning"]
+        columns = (
+            ["measure", "value"]
+            + ([f"{self.bootstrap['confidence']:.0%} CI"] if ci and self.bootstrap else [])
+            + ["meaning"]
+        )
         rows = []
         order = [k for k in MEANINGS if k in disp] + [k for k in disp if k not in MEANINGS]
         disp = {k: disp[k] for k in order}  # stored reports come back with sorted keys
@@ -221,25 +314,52 @@ class BiasReport(Report):
                 lo, hi = ci[name]
                 row.append(f"{fmt(lo)} – {fmt(hi)}")
             rows.append([*row, MEANINGS.get(name, "")])
-        marked = {(i, 1) for i, (name, value) in enumerate(disp.items())
-                  if name == "demographic_parity_ratio" and not value >= self.threshold}
-        title = "Fairness measures" + (f" across {' × '.join(self.main['features'])}" if len(self.sections) > 1 else "")
+        marked = {
+            (i, 1)
+            for i, (name, value) in enumerate(disp.items())
+            if name == "demographic_parity_ratio" and not value >= self.threshold
+        }
+        title = "Fairness measures" + (
+            f" across {' × '.join(self.main['features'])}" if len(self.sections) > 1 else ""
+        )
         return Table(columns, rows, title=title, marked_cells=marked)
 
     def _section_blocks(self, section: dict[str, Any], *, full: bool) -> list[Block]:
         groups, label = section["groups"], " × ".join(section["features"])
         classify = self.task == "classification"
-        metrics = (["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate", "precision",
-                    "base_rate"] if classify else
-                   ["count", "mean_prediction", "mean_error", "mean_absolute_error", "root_mean_squared_error"])
+        metrics = (
+            [
+                "count",
+                "selection_rate",
+                "accuracy",
+                "true_positive_rate",
+                "false_positive_rate",
+                "precision",
+                "base_rate",
+            ]
+            if classify
+            else [
+                "count",
+                "mean_prediction",
+                "mean_error",
+                "mean_absolute_error",
+                "root_mean_squared_error",
+            ]
+        )
         ci = (section.get("ci") or {}).get("groups")
         key = "selection_rate" if classify else "mean_absolute_error"
-        columns = ["group", *[SHORT[m] for m in metrics]] + ([f"{SHORT[key]} CI"] if ci else []) + ["note"]
+        columns = (
+            ["group", *[SHORT[m] for m in metrics]]
+            + ([f"{SHORT[key]} CI"] if ci else [])
+            + ["note"]
+        )
         values = [g[key] for g in groups]
         line = self.threshold * max(values) if classify and values and max(values) > 0 else None
         rows, marked_rows, marked_cells = [], set(), set()
         for i, g in enumerate(groups):
-            notes = (["small group"] if g["small"] else []) + [f"{SHORT[m]} undefined" for m in g.get("undefined", [])]
+            notes = (["small group"] if g["small"] else []) + [
+                f"{SHORT[m]} undefined" for m in g.get("undefined", [])
+            ]
             row = [g["group"], *[g[m] for m in metrics]]
             if ci:
                 row.append(f"{fmt(ci[key][0][i])} – {fmt(ci[key][1][i])}")
@@ -248,22 +368,53 @@ class BiasReport(Report):
                 marked_rows.add(i)
             if line is not None and g[key] < line:
                 marked_cells.add((i, 1 + metrics.index(key)))
-        out: list[Block] = [Table(columns, rows, title=f"Groups by {label}", marked_rows=marked_rows,
-                                  marked_cells=marked_cells)]
+        out: list[Block] = [
+            Table(
+                columns,
+                rows,
+                title=f"Groups by {label}",
+                marked_rows=marked_rows,
+                marked_cells=marked_cells,
+            )
+        ]
         names = [g["group"] for g in groups]
         small = [g["small"] for g in groups]
         if classify:
-            figure = charts.group_bars(names, values, title=f"{self.outcome.capitalize()} rate by {label}",
-                                       axis=f"{self.outcome} rate", line=line, small=small,
-                                       line_text=f"{self.threshold:.0%} of the highest rate", ci=ci[key] if ci else None)
+            figure = charts.group_bars(
+                names,
+                values,
+                title=f"{self.outcome.capitalize()} rate by {label}",
+                axis=f"{self.outcome} rate",
+                line=line,
+                small=small,
+                line_text=f"{self.threshold:.0%} of the highest rate",
+                ci=ci[key] if ci else None,
+            )
             out.append(Chart(figure, ""))
             if full:
-                series = {SHORT[m]: [g[m] for g in groups] for m in ("accuracy", "true_positive_rate", "false_positive_rate")}
-                out.append(Chart(charts.grouped_bars(names, series, title=f"Accuracy and error rates by {label}",
-                                                     axis="rate"), ""))
+                series = {
+                    SHORT[m]: [g[m] for g in groups]
+                    for m in ("accuracy", "true_positive_rate", "false_positive_rate")
+                }
+                out.append(
+                    Chart(
+                        charts.grouped_bars(
+                            names, series, title=f"Accuracy and error rates by {label}", axis="rate"
+                        ),
+                        "",
+                    )
+                )
         else:
-            figure = charts.group_bars(names, values, title=f"Mean absolute error by {label}", axis="MAE",
-                                       line=self.overall["mean_absolute_error"], flag_below=False, small=small,
-                                       line_text="overall MAE", ci=ci[key] if ci else None)
+            figure = charts.group_bars(
+                names,
+                values,
+                title=f"Mean absolute error by {label}",
+                axis="MAE",
+                line=self.overall["mean_absolute_error"],
+                flag_below=False,
+                small=small,
+                line_text="overall MAE",
+                ci=ci[key] if ci else None,
+            )
             out.append(Chart(figure, ""))
         return out

@@ -28,11 +28,15 @@ MAX_GROUPS = 200
 DEFAULT_MIN_GROUP = 30
 
 
-def sensitive_columns(sensitive: Any, frame: Any = None, rows: int | None = None, label: str = "X") -> dict[str, Any]:
-    """The sensitive values by column name: names of the table's columns, a mapping, a DataFrame or one array.
+def sensitive_columns(
+    sensitive: Any, frame: Any = None, rows: int | None = None, label: str = "X"
+) -> dict[str, Any]:
+    """The sensitive values by column name: names of the table's columns, a mapping, a DataFrame or
+    one array.
 
     Example:
-        >>> list(sensitive_columns("sex,band", pd.DataFrame({"sex": ["F"], "band": ["a"]})))  # doctest: +SKIP
+        >>> list(sensitive_columns("sex,band", pd.DataFrame({"sex": ["F"],
+        ...      "band": ["a"]})))  # doctest: +SKIP
         ['sex', 'band']
     """
     import pandas as pd  # lazy: start-up time
@@ -45,13 +49,21 @@ def sensitive_columns(sensitive: Any, frame: Any = None, rows: int | None = None
         columns = {str(sensitive.name or "group"): sensitive.to_numpy()}
     elif isinstance(sensitive, Mapping):
         columns = {str(k): np.asarray(v) for k, v in sensitive.items()}
-    elif isinstance(sensitive, (list, tuple)) and sensitive and all(isinstance(s, str) for s in sensitive):
+    elif (
+        isinstance(sensitive, (list, tuple))
+        and sensitive
+        and all(isinstance(s, str) for s in sensitive)
+    ):
         if not isinstance(frame, pd.DataFrame):
-            raise InvalidInput(f"Sensitive columns are named, so {label} must be a table with those columns.")
+            raise InvalidInput(
+                f"Sensitive columns are named, so {label} must be a table with those columns."
+            )
         missing = [s for s in sensitive if s not in frame.columns]
         if missing:
             shown = ", ".join(map(str, list(frame.columns)[:15]))
-            raise InvalidInput(f"Sensitive column {missing[0]!r} is not in {label}; its columns are {shown}.")
+            raise InvalidInput(
+                f"Sensitive column {missing[0]!r} is not in {label}; its columns are {shown}."
+            )
         columns = {s: frame[s].to_numpy() for s in dict.fromkeys(sensitive)}
     elif isinstance(sensitive, (np.ndarray, list, tuple)) and len(sensitive):
         columns = {"group": np.asarray(sensitive)}
@@ -59,7 +71,9 @@ def sensitive_columns(sensitive: Any, frame: Any = None, rows: int | None = None
         raise InvalidInput("Name at least one sensitive column, e.g. --sensitive gender,age_band.")
     for name, values in columns.items():
         if rows is not None and len(values) != rows:
-            raise InvalidInput(f"Sensitive column {name!r} has {len(values)} values but there are {rows} rows.")
+            raise InvalidInput(
+                f"Sensitive column {name!r} has {len(values)} values but there are {rows} rows."
+            )
     return columns
 
 
@@ -67,12 +81,14 @@ def _check_grouping(grouping: G.Grouping, feature: str) -> None:
     if grouping.size < 2:
         only = grouping.labels[0][0] if grouping.labels else "nothing"
         raise InvalidInput(
-            f"Sensitive column {feature!r} has the same value ({only}) in every row; fairness compares groups, "
+            f"Sensitive column {feature!r} has the same value ({only}) in every row; fairness "
+            "compares groups, "
             "so it needs at least two."
         )
     if grouping.size > MAX_GROUPS:
         raise InvalidInput(
-            f"Sensitive column {feature!r} has {grouping.size} distinct values; group it into at most "
+            f"Sensitive column {feature!r} has {grouping.size} distinct values; group it into at "
+            "most "
             f"{MAX_GROUPS} bands first (for example with pandas.cut)."
         )
 
@@ -81,9 +97,11 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _section(grouping: G.Grouping, task: str, arrays: tuple[np.ndarray, np.ndarray],
-             min_group: int) -> tuple[dict[str, Any], np.ndarray]:
-    """One grouping's table and disparities, plus its raw counts (or sums) for the overall numbers."""
+def _section(
+    grouping: G.Grouping, task: str, arrays: tuple[np.ndarray, np.ndarray], min_group: int
+) -> tuple[dict[str, Any], np.ndarray]:
+    """One grouping's table and disparities, plus its raw counts (or sums) for the overall
+    numbers."""
     k, (yt, yp) = grouping.size, arrays
     if task == "classification":
         raw = G.confusion_cube(grouping.codes, yt, yp, k)
@@ -105,7 +123,12 @@ def _section(grouping: G.Grouping, task: str, arrays: tuple[np.ndarray, np.ndarr
         row["small"] = bool(by["count"][g] < min_group)
         row["undefined"] = [m for m, flags in empty.items() if flags[g]]
         rows.append(row)
-    return {"features": list(grouping.features), "groups": rows, "disparities": disp, "ci": None}, raw
+    return {
+        "features": list(grouping.features),
+        "groups": rows,
+        "disparities": disp,
+        "ci": None,
+    }, raw
 
 
 def _regression_disparities(by: Mapping[str, np.ndarray]) -> dict[str, float]:
@@ -123,8 +146,15 @@ def _overall(task: str, raw: np.ndarray) -> dict[str, float]:
     return {m: (int(v) if m == "count" else float(v)) for m, v in values.items()}
 
 
-def _bootstrap(groupings: list[G.Grouping], sections: list[dict[str, Any]], task: str,
-               arrays: tuple[np.ndarray, np.ndarray], n_boot: int, seed: int, confidence: float) -> dict[str, Any]:
+def _bootstrap(
+    groupings: list[G.Grouping],
+    sections: list[dict[str, Any]],
+    task: str,
+    arrays: tuple[np.ndarray, np.ndarray],
+    n_boot: int,
+    seed: int,
+    confidence: float,
+) -> dict[str, Any]:
     """Confidence intervals from ``n_boot`` resamples drawn exactly as fairlearn draws them.
 
     Per-group intervals skip resamples in which a group has no rows (NaN-aware
@@ -144,7 +174,9 @@ def _bootstrap(groupings: list[G.Grouping], sections: list[dict[str, Any]], task
     disp_samples: list[dict[str, list[float]]] = [{} for _ in groupings]
     overall_samples: dict[str, list[float]] = {m: [] for m in metrics}
     seeds = G.bootstrap_seeds(n_boot, seed)
-    for seed_i in tqdm(seeds, desc="bootstrap", unit="sample", leave=False, disable=n_boot * n < 5_000_000):
+    for seed_i in tqdm(
+        seeds, desc="bootstrap", unit="sample", leave=False, disable=n_boot * n < 5_000_000
+    ):
         idx = G.resample(n, seed_i)
         for s, grouping in enumerate(groupings):
             k = grouping.size
@@ -152,7 +184,9 @@ def _bootstrap(groupings: list[G.Grouping], sections: list[dict[str, Any]], task
                 raw = np.bincount(cells[s][idx], minlength=4 * k).reshape(k, 2, 2)
             else:
                 codes = grouping.codes[idx]
-                raw = np.stack([np.bincount(codes, weights=w[idx], minlength=k) for w in weights], axis=-1)
+                raw = np.stack(
+                    [np.bincount(codes, weights=w[idx], minlength=k) for w in weights], axis=-1
+                )
             by = derive(raw)
             present = by["count"] > 0
             masked = {m: np.where(present, by[m], np.nan) for m in metrics}
@@ -167,16 +201,37 @@ def _bootstrap(groupings: list[G.Grouping], sections: list[dict[str, Any]], task
                     overall_samples[m].append(float(whole[m]))
     for s, section in enumerate(sections):
         section["ci"] = {
-            "groups": {m: G.quantiles(np.array(by_samples[s][m]), qs, skip_nan=True).tolist() for m in metrics},
-            "disparities": {d: G.quantiles(np.array(v), qs, skip_nan=False).tolist() for d, v in disp_samples[s].items()},
+            "groups": {
+                m: G.quantiles(np.array(by_samples[s][m]), qs, skip_nan=True).tolist()
+                for m in metrics
+            },
+            "disparities": {
+                d: G.quantiles(np.array(v), qs, skip_nan=False).tolist()
+                for d, v in disp_samples[s].items()
+            },
         }
-    return {m: G.quantiles(np.array(v), qs, skip_nan=False).tolist() for m, v in overall_samples.items()}
+    return {
+        m: G.quantiles(np.array(v), qs, skip_nan=False).tolist() for m, v in overall_samples.items()
+    }
 
 
-def assess(y_true: Any, y_pred: Any, sensitive: Any, *, task: str = "auto", model: Any = None,
-           positive: Any = None, classes: Any = None, outcome: str = "selection",
-           min_group_size: int = DEFAULT_MIN_GROUP, threshold: float = 0.8, n_boot: int = 0,
-           confidence: float = 0.95, seed: int = 0, y_label: str = "y") -> BiasReport:
+def assess(
+    y_true: Any,
+    y_pred: Any,
+    sensitive: Any,
+    *,
+    task: str = "auto",
+    model: Any = None,
+    positive: Any = None,
+    classes: Any = None,
+    outcome: str = "selection",
+    min_group_size: int = DEFAULT_MIN_GROUP,
+    threshold: float = 0.8,
+    n_boot: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    y_label: str = "y",
+) -> BiasReport:
     """Fairness of predictions you already have: per-group metrics, disparities, four-fifths rule.
 
     ``sensitive`` is a mapping of column name to values, a DataFrame, or one array.
@@ -191,7 +246,9 @@ def assess(y_true: Any, y_pred: Any, sensitive: Any, *, task: str = "auto", mode
 
     yt_raw, yp_raw = as_vector(y_true, y_label), as_vector(y_pred, "the predictions")
     if len(yt_raw) != len(yp_raw):
-        raise InvalidInput(f"{y_label} has {len(yt_raw)} labels but there are {len(yp_raw)} predictions.")
+        raise InvalidInput(
+            f"{y_label} has {len(yt_raw)} labels but there are {len(yp_raw)} predictions."
+        )
     if not len(yt_raw):
         raise InvalidInput("There are no rows to evaluate.")
     _check_options(min_group_size, threshold, n_boot, confidence)
@@ -213,12 +270,21 @@ def assess(y_true: Any, y_pred: Any, sensitive: Any, *, task: str = "auto", mode
         groupings.insert(0, G.encode_groups(columns))
     computed = [_section(g, task, arrays, min_group_size) for g in groupings]
     sections = [section for section, _ in computed]
-    overall_ci = _bootstrap(groupings, sections, task, arrays, n_boot, seed, confidence) if n_boot else None
+    overall_ci = (
+        _bootstrap(groupings, sections, task, arrays, n_boot, seed, confidence) if n_boot else None
+    )
     return BiasReport(
-        task=task, features=list(columns), rows=len(yt_raw), outcome=outcome,
+        task=task,
+        features=list(columns),
+        rows=len(yt_raw),
+        outcome=outcome,
         positive=_plain(labels.positive) if labels else None,
-        one_vs_rest=bool(labels and labels.one_vs_rest), overall=_overall(task, computed[0][1]), overall_ci=overall_ci,
-        sections=sections, min_group_size=min_group_size, threshold=threshold,
+        one_vs_rest=bool(labels and labels.one_vs_rest),
+        overall=_overall(task, computed[0][1]),
+        overall_ci=overall_ci,
+        sections=sections,
+        min_group_size=min_group_size,
+        threshold=threshold,
         bootstrap={"n_boot": n_boot, "seed": seed, "confidence": confidence} if n_boot else None,
     )
 
@@ -227,19 +293,41 @@ def _check_options(min_group_size: int, threshold: float, n_boot: int, confidenc
     if not isinstance(min_group_size, int) or min_group_size < 1:
         raise InvalidInput("The smallest reliable group size must be a whole number of at least 1.")
     if not 0 < threshold <= 1:
-        raise InvalidInput(f"The ratio threshold must be between 0 and 1 (the four-fifths rule is 0.8), not {threshold}.")
+        raise InvalidInput(
+            "The ratio threshold must be between 0 and 1 (the four-fifths rule is 0.8), not "
+            f"{threshold}."
+        )
     if not isinstance(n_boot, int) or n_boot < 0:
-        raise InvalidInput("The number of bootstrap samples must be a whole number (0 turns them off).")
+        raise InvalidInput(
+            "The number of bootstrap samples must be a whole number (0 turns them off)."
+        )
     if not 0 < confidence < 1:
-        raise InvalidInput(f"The confidence level must be between 0 and 1 (e.g. 0.95), not {confidence}.")
+        raise InvalidInput(
+            f"The confidence level must be between 0 and 1 (e.g. 0.95), not {confidence}."
+        )
 
 
 @reads_recorded_on_success()
-def bias(model: Any, X: Any, y: Any = None, *, sensitive: Any, positive: Any = None, outcome: str = "selection",
-         task: str = "auto", min_group_size: int = DEFAULT_MIN_GROUP, threshold: float = 0.8, n_boot: int = 0,
-         confidence: float = 0.95, seed: int = 0, labels: Sequence[str] = ("model", "X", "y"),
-         record: bool = True, store: Store | None = None) -> BiasReport:
-    """Predict with ``model`` on ``X``, assess fairness across ``sensitive`` columns, and store the report.
+def bias(
+    model: Any,
+    X: Any,
+    y: Any = None,
+    *,
+    sensitive: Any,
+    positive: Any = None,
+    outcome: str = "selection",
+    task: str = "auto",
+    min_group_size: int = DEFAULT_MIN_GROUP,
+    threshold: float = 0.8,
+    n_boot: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    labels: Sequence[str] = ("model", "X", "y"),
+    record: bool = True,
+    store: Store | None = None,
+) -> BiasReport:
+    """Predict with ``model`` on ``X``, assess fairness across ``sensitive`` columns, and store the
+    report.
 
     ``model`` is a fitted model, a saved model file or a registry reference
     (``churn@3``); ``X`` a DataFrame, a CSV/Parquet file or a dataset reference;
@@ -247,7 +335,8 @@ def bias(model: Any, X: Any, y: Any = None, *, sensitive: Any, positive: Any = N
     to the model version (when the model is registered) and to the active run.
 
     Example:
-        >>> mo.evaluate.bias(clf, X_test, y_test, sensitive=["gender", "age_band"])  # doctest: +SKIP
+        >>> mo.evaluate.bias(clf, X_test, y_test, sensitive=["gender",
+        ...                  "age_band"])  # doctest: +SKIP
     """
 
     model_input = load_model(model, labels[0], store=store)
@@ -255,11 +344,28 @@ def bias(model: Any, X: Any, y: Any = None, *, sensitive: Any, positive: Any = N
     frame, y_true, y_label = split_target(table, y, labels[2] if not isinstance(y, str) else y)
     columns = sensitive_columns(sensitive, frame, len(frame), table.label)
     y_pred = predict(model_input, feature_frame(model_input, frame, drop=list(columns)))
-    report = assess(y_true, y_pred, columns, task=task, model=model_input.model, positive=positive, outcome=outcome,
-                    min_group_size=min_group_size, threshold=threshold, n_boot=n_boot, confidence=confidence,
-                    seed=seed, y_label=y_label)
-    report.subject = {"model": model_input.label, "model_ref": model_input.ref, "data": table.description,
-                      "target": y_label, "sensitive": list(columns)}
+    report = assess(
+        y_true,
+        y_pred,
+        columns,
+        task=task,
+        model=model_input.model,
+        positive=positive,
+        outcome=outcome,
+        min_group_size=min_group_size,
+        threshold=threshold,
+        n_boot=n_boot,
+        confidence=confidence,
+        seed=seed,
+        y_label=y_label,
+    )
+    report.subject = {
+        "model": model_input.label,
+        "model_ref": model_input.ref,
+        "data": table.description,
+        "target": y_label,
+        "sensitive": list(columns),
+    }
     if record:
         report.evaluation_id = record_report("bias", report, model_input, store=store)
     return report

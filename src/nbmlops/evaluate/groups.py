@@ -26,15 +26,29 @@ from typing import Any
 import numpy as np
 
 MISSING = "(missing)"
-CLASSIFICATION = ("count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
-                  "precision", "base_rate")
-REGRESSION = ("count", "mean_prediction", "mean_error", "mean_absolute_error", "root_mean_squared_error")
+CLASSIFICATION = (
+    "count",
+    "selection_rate",
+    "accuracy",
+    "true_positive_rate",
+    "false_positive_rate",
+    "precision",
+    "base_rate",
+)
+REGRESSION = (
+    "count",
+    "mean_prediction",
+    "mean_error",
+    "mean_absolute_error",
+    "root_mean_squared_error",
+)
 RATES = CLASSIFICATION[1:]
 
 
 @dataclasses.dataclass
 class Grouping:
-    """Rows encoded as group numbers; ``labels[g]`` holds group g's value of each sensitive column."""
+    """Rows encoded as group numbers; ``labels[g]`` holds group g's value of each sensitive
+    column."""
 
     features: list[str]
     codes: np.ndarray
@@ -52,7 +66,9 @@ class Grouping:
 def _factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
     import pandas as pd  # lazy: start-up time
 
-    codes, uniques = pd.factorize(np.asarray(values) if not hasattr(values, "dtype") else values, sort=True)
+    codes, uniques = pd.factorize(
+        np.asarray(values) if not hasattr(values, "dtype") else values, sort=True
+    )
     levels = [v.item() if hasattr(v, "item") else v for v in np.asarray(uniques, dtype=object)]
     codes = np.asarray(codes, dtype=np.int64)
     if (codes < 0).any():  # NaN/None: their own group, since fairlearn would silently drop the rows
@@ -100,7 +116,9 @@ def encode_groups(columns: Mapping[str, Any]) -> Grouping:
 # ---------------------------------------------------------------- classification
 
 
-def confusion_cube(codes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, groups: int) -> np.ndarray:
+def confusion_cube(
+    codes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, groups: int
+) -> np.ndarray:
     """``cube[g, t, p]`` = rows of group g with true label t and predicted label p (0/1 arrays)."""
     cells = codes * 4
     cells += y_true * 2
@@ -138,22 +156,32 @@ def rates(cube: np.ndarray) -> dict[str, np.ndarray]:
 def undefined(cube: np.ndarray) -> dict[str, np.ndarray]:
     """Which per-group rates had an empty denominator (reported as 0, like fairlearn)."""
     tn, fp, fn, tp = cube[:, 0, 0], cube[:, 0, 1], cube[:, 1, 0], cube[:, 1, 1]
-    return {"true_positive_rate": tp + fn == 0, "false_positive_rate": fp + tn == 0, "precision": tp + fp == 0}
+    return {
+        "true_positive_rate": tp + fn == 0,
+        "false_positive_rate": fp + tn == 0,
+        "precision": tp + fp == 0,
+    }
 
 
 # ---------------------------------------------------------------- regression
 
 
-def regression_sums(codes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, groups: int) -> np.ndarray:
-    """Per-group sums ``[count, sum pred, sum error, sum |error|, sum error^2]`` (shape groups x 5)."""
+def regression_sums(
+    codes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, groups: int
+) -> np.ndarray:
+    """Per-group sums ``[count, sum pred, sum error, sum |error|, sum error^2]`` (shape groups x
+    5)."""
     error = y_pred - y_true
-    return np.stack([
-        np.bincount(codes, minlength=groups).astype(float),
-        np.bincount(codes, weights=y_pred, minlength=groups),
-        np.bincount(codes, weights=error, minlength=groups),
-        np.bincount(codes, weights=np.abs(error), minlength=groups),
-        np.bincount(codes, weights=error * error, minlength=groups),
-    ], axis=-1)
+    return np.stack(
+        [
+            np.bincount(codes, minlength=groups).astype(float),
+            np.bincount(codes, weights=y_pred, minlength=groups),
+            np.bincount(codes, weights=error, minlength=groups),
+            np.bincount(codes, weights=np.abs(error), minlength=groups),
+            np.bincount(codes, weights=error * error, minlength=groups),
+        ],
+        axis=-1,
+    )
 
 
 def errors(sums: np.ndarray) -> dict[str, np.ndarray]:
@@ -180,7 +208,8 @@ def difference(values: np.ndarray) -> float:
 
 
 def ratio(values: np.ndarray) -> float:
-    """Smallest over largest group value (fairlearn's ``ratio(method='between_groups')``); NaN when all are 0."""
+    """Smallest over largest group value (fairlearn's ``ratio(method='between_groups')``); NaN
+    when all are 0."""
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         return float(np.nanmin(values, axis=-1) / np.nanmax(values, axis=-1))
@@ -191,7 +220,8 @@ def disparities(by_group: Mapping[str, np.ndarray]) -> dict[str, float]:
 
     Example:
         >>> d = disparities({"selection_rate": np.array([0.3, 0.5]),
-        ...                  "true_positive_rate": np.array([0.8, 0.9]), "false_positive_rate": np.array([0.1, 0.1])})
+        ...                  "true_positive_rate": np.array([0.8, 0.9]),
+        ...                  "false_positive_rate": np.array([0.1, 0.1])})
         >>> round(d["demographic_parity_ratio"], 2), round(d["equalized_odds_difference"], 2)
         (0.6, 0.1)
     """
@@ -216,13 +246,17 @@ def bootstrap_seeds(n_boot: int, seed: int) -> np.ndarray:
 
 
 def resample(n: int, seed: np.uint32) -> np.ndarray:
-    """Row indices of one bootstrap sample: what ``DataFrame.sample(frac=1, replace=True, random_state=seed)`` picks."""
+    """Row indices of one bootstrap sample: what ``DataFrame.sample(frac=1, replace=True,
+    random_state=seed)`` picks."""
     return np.random.RandomState(seed).randint(0, n, size=n)
 
 
 def quantiles(samples: np.ndarray, qs: Sequence[float], *, skip_nan: bool) -> np.ndarray:
-    """Quantiles over the first axis: NaN-skipping for per-group values, plain for overall ones (as fairlearn)."""
+    """Quantiles over the first axis: NaN-skipping for per-group values, plain for overall ones
+    (as fairlearn)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        found = np.nanquantile(samples, qs, axis=0) if skip_nan else np.quantile(samples, qs, axis=0)
+        found = (
+            np.nanquantile(samples, qs, axis=0) if skip_nan else np.quantile(samples, qs, axis=0)
+        )
     return np.asarray(found)

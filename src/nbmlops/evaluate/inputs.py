@@ -70,24 +70,31 @@ def load_dataset(ref: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A dataset version's rows and identity, through the data module (``loans@2``)."""
 
     parse_ref(ref, "dataset")
-    info = data.resolve(ref)  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
+    info = data.resolve(
+        ref
+    )  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
     frame = data.load(info.ref)  # the exact version resolved, even if @latest moves meanwhile
     return frame, {"ref": info.ref, "dataset_version_id": info.id, "digest": info.digest}
 
 
 def fingerprint(frame: Any) -> str:
-    """A content digest of a table or array, so two evaluations can tell whether they saw the same rows."""
+    """A content digest of a table or array, so two evaluations can tell whether they saw the
+    same rows."""
     import blake3  # lazy: start-up time
     import pandas as pd  # lazy: start-up time
 
     if isinstance(frame, (pd.DataFrame, pd.Series)):
         values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        header = repr(list(frame.columns) if isinstance(frame, pd.DataFrame) else [frame.name]).encode()
+        header = repr(
+            list(frame.columns) if isinstance(frame, pd.DataFrame) else [frame.name]
+        ).encode()
         return blake3.blake3(header + values.tobytes()).hexdigest()
     array = np.ascontiguousarray(np.asarray(frame))
     if array.dtype.kind == "O":
         return fingerprint(pd.DataFrame(array))
-    return blake3.blake3(repr((array.shape, str(array.dtype))).encode() + array.tobytes()).hexdigest()
+    return blake3.blake3(
+        repr((array.shape, str(array.dtype))).encode() + array.tobytes()
+    ).hexdigest()
 
 
 def load_table(value: Any, label: str) -> TableInput:
@@ -114,16 +121,24 @@ def load_table(value: Any, label: str) -> TableInput:
     elif isinstance(value, (list, tuple)):
         frame, desc = np.asarray(value), {"name": label}
     else:
-        raise InvalidInput(f"{label} is a {type(value).__name__}; give a DataFrame, an array, a CSV/Parquet file or a dataset reference.")
+        raise InvalidInput(
+            f"{label} is a {type(value).__name__}; give a DataFrame, an array, a CSV/Parquet "
+            "file or a dataset reference."
+        )
     if len(frame) == 0:
         raise InvalidInput(f"{label} has no rows to evaluate.")
     shape = np.shape(frame)
-    desc.update(rows=int(shape[0]), columns=int(shape[1]) if len(shape) > 1 else 1, fingerprint=fingerprint(frame))
+    desc.update(
+        rows=int(shape[0]),
+        columns=int(shape[1]) if len(shape) > 1 else 1,
+        fingerprint=fingerprint(frame),
+    )
     return TableInput(frame, label, desc)
 
 
 def split_target(table: TableInput, y: Any, y_label: str | None) -> tuple[Any, np.ndarray, str]:
-    """Separate the labels from the rows: ``y`` is a column of the table, an array, or a file of one column.
+    """Separate the labels from the rows: ``y`` is a column of the table, an array, or a file of one
+    column.
 
     Returns the rows without the label column, the labels, and what to call them.
     """
@@ -131,7 +146,9 @@ def split_target(table: TableInput, y: Any, y_label: str | None) -> tuple[Any, n
 
     frame = table.frame
     if y is None:
-        raise InvalidInput(f"Give the true labels: a column of {table.label} (e.g. --target churned) or an array.")
+        raise InvalidInput(
+            f"Give the true labels: a column of {table.label} (e.g. --target churned) or an array."
+        )
     if isinstance(y, str) and isinstance(frame, pd.DataFrame) and y in frame.columns:
         return frame.drop(columns=[y]), as_vector(frame[y], y), y
     if isinstance(y, str):
@@ -139,11 +156,16 @@ def split_target(table: TableInput, y: Any, y_label: str | None) -> tuple[Any, n
             raise NotFound(f"No file or variable named {y!r} holds the labels.")
         if not os.path.isfile(y):
             shown = ", ".join(map(str, list(frame.columns)[:12]))
-            raise NotFound(f"{y!r} is neither a column of {table.label} (columns: {shown}) nor a file of labels.")
+            raise NotFound(
+                f"{y!r} is neither a column of {table.label} (columns: {shown}) nor a file of "
+                "labels."
+            )
         y = _read_file(y)
     labels = as_vector(y, y_label or "y")
     if len(labels) != len(frame):
-        raise InvalidInput(f"{y_label or 'y'} has {len(labels)} labels but {table.label} has {len(frame)} rows.")
+        raise InvalidInput(
+            f"{y_label or 'y'} has {len(labels)} labels but {table.label} has {len(frame)} rows."
+        )
     return frame, labels, y_label or "y"
 
 
@@ -159,7 +181,9 @@ def as_vector(values: Any, label: str) -> np.ndarray:
     if array.ndim == 2 and 1 in array.shape:
         array = array.reshape(-1)
     if array.ndim != 1:
-        raise InvalidInput(f"{label} must be one column of values, not an array of shape {array.shape}.")
+        raise InvalidInput(
+            f"{label} must be one column of values, not an array of shape {array.shape}."
+        )
     return array
 
 
@@ -175,13 +199,17 @@ def load_model(value: Any, label: str, *, store: Store | None = None) -> ModelIn
 
     if not isinstance(value, str):
         if not callable(getattr(value, "predict", None)):
-            raise InvalidInput(f"{label} is a {type(value).__name__}, which has no predict(); give a fitted model.")
+            raise InvalidInput(
+                f"{label} is a {type(value).__name__}, which has no predict(); give a fitted model."
+            )
         found = versions.version_of(value)
         if found is None:
             return ModelInput(value, label)
         version_id, ref = found
         shown = ref if label == "model" else f"{label} ({ref})"
-        return ModelInput(value, shown, version_id, ref, versions.signature_of(version_id, store=store))
+        return ModelInput(
+            value, shown, version_id, ref, versions.signature_of(version_id, store=store)
+        )
     if os.path.isfile(value):
         return ModelInput(formats.read_model_file(value), os.path.basename(value))
     if value.lower().endswith(MODEL_SUFFIXES):
@@ -202,21 +230,30 @@ def feature_frame(model: ModelInput, frame: Any, drop: list[str] | tuple[str, ..
     if not isinstance(frame, pd.DataFrame):
         return frame
     names = getattr(model.model, "feature_names_in_", None)
-    if names is None and model.signature and model.signature.get("inputs") and model.signature.get("named"):
+    if (
+        names is None
+        and model.signature
+        and model.signature.get("inputs")
+        and model.signature.get("named")
+    ):
         names = [c["name"] for c in model.signature["inputs"]]
     if names is not None:
         names = [str(n) for n in names]
         missing = [n for n in names if n not in frame.columns]
         if missing:
             shown = ", ".join(repr(n) for n in missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise InvalidInput(f"The table lacks column(s) {shown} that {model.label} was trained with.")
+            raise InvalidInput(
+                f"The table lacks column(s) {shown} that {model.label} was trained with."
+            )
         return frame[names]
     expected = getattr(model.model, "n_features_in_", None)
     if expected is None:
         return frame
     kept = frame.drop(columns=[c for c in drop if c in frame.columns])
     chosen = kept if frame.shape[1] != expected and kept.shape[1] == expected else frame
-    return chosen.to_numpy()  # fitted on an array: column names would only draw scikit-learn's warning
+    return (
+        chosen.to_numpy()
+    )  # fitted on an array: column names would only draw scikit-learn's warning
 
 
 def predict(model: ModelInput, features: Any) -> np.ndarray:
@@ -225,10 +262,14 @@ def predict(model: ModelInput, features: Any) -> np.ndarray:
         raw = model.model.predict(features)
     except Exception as e:  # noqa: BLE001 - the model's own error, shown as one line
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InvalidInput(f"{model.label} could not predict on these rows: {message.rstrip('.')}.") from None
+        raise InvalidInput(
+            f"{model.label} could not predict on these rows: {message.rstrip('.')}."
+        ) from None
     y_pred = as_vector(raw, f"the predictions of {model.label}")
     if len(y_pred) != len(features):
-        raise InvalidInput(f"{model.label} returned {len(y_pred)} predictions for {len(features)} rows.")
+        raise InvalidInput(
+            f"{model.label} returned {len(y_pred)} predictions for {len(features)} rows."
+        )
     check_finite(y_pred, f"{model.label} predicted", "check the model or drop those rows")
     return y_pred
 
@@ -246,5 +287,6 @@ def check_finite(values: np.ndarray, subject: str, fix: str = "drop those rows f
     if bad.any():
         first = int(np.argmax(bad))
         raise InvalidInput(
-            f"{subject} {int(bad.sum())} NaN or missing values out of {len(values)} (first at row {first}); {fix}."
+            f"{subject} {int(bad.sum())} NaN or missing values out of {len(values)} (first at "
+            f"row {first}); {fix}."
         )

@@ -84,8 +84,14 @@ def _is_01(values: np.ndarray) -> bool:
     return bool(values.min() >= 0 and values.max() <= 1)
 
 
-def binarize(y_true: np.ndarray, y_pred: np.ndarray, *, positive: Any = None, classes: Any = None,
-             y_label: str = "y") -> BinaryLabels:
+def binarize(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    positive: Any = None,
+    classes: Any = None,
+    y_label: str = "y",
+) -> BinaryLabels:
     """Check the labels and encode them as 0/1 with the favourable outcome as 1.
 
     Example:
@@ -115,26 +121,36 @@ def binarize(y_true: np.ndarray, y_pred: np.ndarray, *, positive: Any = None, cl
     unknown = _sorted(seen_true - known - {positive})
     if unknown:
         raise InvalidInput(
-            f"{y_label} has label(s) {_shown(unknown)} that {source}; encode {y_label} the way the model was trained."
+            f"{y_label} has label(s) {_shown(unknown)} that {source}; encode {y_label} the way "
+            "the model was trained."
         )
     if positive is None:
         if set(labels) <= {0, 1} or set(labels) <= {-1, 1}:
             positive = True if any(isinstance(v, bool) for v in labels) else 1
         elif len(labels) == 2:
             raise InvalidInput(
-                f"The labels are {_shown(labels)}; say which one is the favourable outcome with --positive "
+                f"The labels are {_shown(labels)}; say which one is the favourable outcome with "
+                "--positive "
                 f"(positive= in Python), e.g. --positive {labels[1]}."
             )
         else:
             raise InvalidInput(
-                f"Selection rate, true/false-positive rates and precision need two labels, but there are "
-                f"{len(labels)} ({_shown(labels)}); pass --positive <label> to compare one label against the rest."
+                "Selection rate, true/false-positive rates and precision need two labels, but "
+                "there are "
+                f"{len(labels)} ({_shown(labels)}); pass --positive <label> to compare one label "
+                "against the rest."
             )
-    return BinaryLabels((y_true == positive).astype(np.int64), (y_pred == positive).astype(np.int64), positive, labels)
+    return BinaryLabels(
+        (y_true == positive).astype(np.int64),
+        (y_pred == positive).astype(np.int64),
+        positive,
+        labels,
+    )
 
 
 def _match_positive(positive: Any, labels: list[Any]) -> Any:
-    """The label meant by ``positive``; the command line passes text, so ``"1"`` matches the label 1."""
+    """The label meant by ``positive``; the command line passes text, so ``"1"`` matches the
+    label 1."""
     if positive is None:
         return None
     if positive in labels:
@@ -143,14 +159,20 @@ def _match_positive(positive: Any, labels: list[Any]) -> Any:
     for v in labels:
         if str(v) == text or (isinstance(v, bool) and text.lower() == str(v).lower()):
             return v
-    raise InvalidInput(f"The positive label {positive!r} is not one of the labels ({_shown(labels)}).")
+    raise InvalidInput(
+        f"The positive label {positive!r} is not one of the labels ({_shown(labels)})."
+    )
 
 
-def regression_values(y_true: np.ndarray, y_pred: np.ndarray, y_label: str = "y") -> tuple[np.ndarray, np.ndarray]:
+def regression_values(
+    y_true: np.ndarray, y_pred: np.ndarray, y_label: str = "y"
+) -> tuple[np.ndarray, np.ndarray]:
     """Targets and predictions as floats, refused when either is not numeric."""
     for values, what in ((y_true, y_label), (y_pred, "the predictions")):
         if values.dtype.kind not in "iufb":
-            raise InvalidInput(f"Regression metrics need numbers, but {what} holds {values.dtype} values.")
+            raise InvalidInput(
+                f"Regression metrics need numbers, but {what} holds {values.dtype} values."
+            )
     true, pred = y_true.astype(np.float64), y_pred.astype(np.float64)
     check_finite(true, f"{y_label} has")
     return true, pred

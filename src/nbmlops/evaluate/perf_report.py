@@ -1,4 +1,5 @@
-"""The meta-performance report: latency percentiles, throughput, size, memory, load and import time."""
+"""The meta-performance report: latency percentiles, throughput, size, memory, load and import
+time."""
 
 from __future__ import annotations
 
@@ -49,14 +50,19 @@ class PerfReport(Report):
     def summary(self) -> dict[str, Any]:
         batch_p50 = _pct(self.batch_ms, 50)
         return {
-            "p50_latency_ms": _pct(self.single_ms, 50), "p95_latency_ms": _pct(self.single_ms, 95),
-            "p99_latency_ms": _pct(self.single_ms, 99), "batch_size": self.batch_size,
-            "batch_p50_latency_ms": batch_p50, "batch_p95_latency_ms": _pct(self.batch_ms, 95),
+            "p50_latency_ms": _pct(self.single_ms, 50),
+            "p95_latency_ms": _pct(self.single_ms, 95),
+            "p99_latency_ms": _pct(self.single_ms, 99),
+            "batch_size": self.batch_size,
+            "batch_p50_latency_ms": batch_p50,
+            "batch_p95_latency_ms": _pct(self.batch_ms, 95),
             "batch_p99_latency_ms": _pct(self.batch_ms, 99),
             "per_row_in_batch_us": batch_p50 * 1000 / self.batch_size if batch_p50 else None,
             "throughput_rows_per_s": self.batch_size / (batch_p50 / 1000) if batch_p50 else None,
-            "size_bytes": self.size_bytes, "size_mb": self.size_bytes / 1e6 if self.size_bytes is not None else None,
-            "peak_memory_mb": self.peak_memory_bytes / 1e6, "load_time_ms": self.load_time_ms,
+            "size_bytes": self.size_bytes,
+            "size_mb": self.size_bytes / 1e6 if self.size_bytes is not None else None,
+            "peak_memory_mb": self.peak_memory_bytes / 1e6,
+            "load_time_ms": self.load_time_ms,
             "import_time_ms": self.import_time_ms,
         }
 
@@ -67,40 +73,74 @@ class PerfReport(Report):
 
     def explain(self) -> list[Note]:
         s = self.summary
-        notes = [Note(
-            f"One prediction takes {_ms(s['p50_latency_ms'])} typically and {_ms(s['p95_latency_ms'])} for the "
-            f"slowest 5% of calls; a batch of {self.batch_size:,} rows takes {_ms(s['batch_p50_latency_ms'])} "
-            f"(about {round(s['throughput_rows_per_s'] or 0):,} rows per second).")]
+        notes = [
+            Note(
+                f"One prediction takes {_ms(s['p50_latency_ms'])} typically and "
+                f"{_ms(s['p95_latency_ms'])} for the "
+                f"slowest 5% of calls; a batch of {self.batch_size:,} rows takes "
+                f"{_ms(s['batch_p50_latency_ms'])} "
+                f"(about {round(s['throughput_rows_per_s'] or 0):,} rows per second)."
+            )
+        ]
         stored = []
         if self.size_bytes is not None:
-            stored.append(f"The model is {fmt_bytes(self.size_bytes)} stored ({self.format})"
-                          + (f" and loads in {_ms(self.load_time_ms)}" if self.load_time_ms is not None else ""))
+            stored.append(
+                f"The model is {fmt_bytes(self.size_bytes)} stored ({self.format})"
+                + (
+                    f" and loads in {_ms(self.load_time_ms)}"
+                    if self.load_time_ms is not None
+                    else ""
+                )
+            )
         if self.import_time_ms is not None:
-            stored.append(f"importing {self.import_module.split('.')[0]} in a fresh Python takes {_ms(self.import_time_ms)}")
+            stored.append(
+                f"importing {self.import_module.split('.')[0]} in a fresh Python takes "
+                f"{_ms(self.import_time_ms)}"
+            )
         if stored:
             notes.append(Note("; ".join(stored) + "."))
-        notes.append(Note(f"Predicting one batch allocated at most {fmt_bytes(self.peak_memory_bytes)} "
-                          "(Python and NumPy allocations)."))
+        notes.append(
+            Note(
+                f"Predicting one batch allocated at most {fmt_bytes(self.peak_memory_bytes)} "
+                "(Python and NumPy allocations)."
+            )
+        )
         notes.extend(Note(n, "warn") for n in self.notes)
         return notes
 
     def blocks(self) -> list[Block]:
         subject = self.subject or {}
         s = self.summary
-        out: list[Block] = [Heading("Performance" + (f": {subject['model']}" if subject.get("model") else ""))]
+        out: list[Block] = [
+            Heading("Performance" + (f": {subject['model']}" if subject.get("model") else ""))
+        ]
         out.extend(self.explain())
         rows = [
-            ["one row per call", len(self.single_ms), _ms(s["p50_latency_ms"]), _ms(s["p95_latency_ms"]),
-             _ms(s["p99_latency_ms"])],
-            [f"{self.batch_size} rows per call", len(self.batch_ms), _ms(s["batch_p50_latency_ms"]),
-             _ms(s["batch_p95_latency_ms"]), _ms(s["batch_p99_latency_ms"])],
+            [
+                "one row per call",
+                len(self.single_ms),
+                _ms(s["p50_latency_ms"]),
+                _ms(s["p95_latency_ms"]),
+                _ms(s["p99_latency_ms"]),
+            ],
+            [
+                f"{self.batch_size} rows per call",
+                len(self.batch_ms),
+                _ms(s["batch_p50_latency_ms"]),
+                _ms(s["batch_p95_latency_ms"]),
+                _ms(s["batch_p99_latency_ms"]),
+            ],
         ]
         out.append(Table(["latency", "calls", "p50", "p95", "p99"], rows, title="Latency"))
         fields: list[tuple[str, Any]] = [
             ("throughput", f"{round(s['throughput_rows_per_s'] or 0):,} rows/s"),
             ("per row inside a batch", _ms((s["per_row_in_batch_us"] or 0) / 1000)),
-            ("serialized size", fmt_bytes(self.size_bytes) if self.size_bytes is not None else "n/a"),
-            ("format", self.format or "n/a"), ("load time", _ms(self.load_time_ms)),
+            (
+                "serialized size",
+                fmt_bytes(self.size_bytes) if self.size_bytes is not None else "n/a",
+            ),
+            ("format", self.format or "n/a"),
+            ("load time", _ms(self.load_time_ms)),
             ("import time (cold start)", _ms(self.import_time_ms)),
             ("peak memory during predict", fmt_bytes(self.peak_memory_bytes)),
             ("measured on", f"{self.rows} rows, {self.cpus} CPU(s)"),
@@ -108,8 +148,9 @@ class PerfReport(Report):
         if self.evaluation_id is not None:
             fields.append(("evaluation", f"#{self.evaluation_id}"))
         out.append(Fields(fields))
-        figure = charts.latency_boxes({"one row per call": self.single_ms,
-                                       f"{self.batch_size} rows per call": self.batch_ms},
-                                      title="Latency per call")
+        figure = charts.latency_boxes(
+            {"one row per call": self.single_ms, f"{self.batch_size} rows per call": self.batch_ms},
+            title="Latency per call",
+        )
         out.append(Chart(figure, ""))
         return out

@@ -1,4 +1,5 @@
-"""Evaluation reports in the store: attach them to the model version and the run, and open them again.
+"""Evaluation reports in the store: attach them to the model version and the run, and open them
+again.
 
 Reports are dataclasses of plain data; the stored report is exactly
 ``dataclasses.asdict(report)``, so :func:`open_report` rebuilds a Result that
@@ -29,7 +30,11 @@ REPORTS = {
     "drift": "nbmlops.drift.report:DriftReport",
 }
 HEADLINE = {
-    "bias": ("demographic_parity_ratio", "equalized_odds_difference", "mean_absolute_error_difference"),
+    "bias": (
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "mean_absolute_error_difference",
+    ),
     "slices": ("max_fold_spread", "max_slice_spread"),
     "perf": ("p95_latency_ms", "throughput_rows_per_s"),
     "gates": ("failed",),
@@ -61,13 +66,26 @@ class Report(Result):
         return data
 
 
-def record_report(kind: str, report: Any, model: ModelInput | None = None, *, model_version_id: int | None = None,
-                  store: Store | None = None) -> int:
-    """Store ``report`` as an evaluation of ``kind``, attached to the model version and the active run."""
+def record_report(
+    kind: str,
+    report: Any,
+    model: ModelInput | None = None,
+    *,
+    model_version_id: int | None = None,
+    store: Store | None = None,
+) -> int:
+    """Store ``report`` as an evaluation of ``kind``, attached to the model version and the
+    active run."""
     version_id = model.version_id if model is not None else model_version_id
-    return record_evaluation(kind, subject=report.subject or {}, summary=report.summary,
-                             report=dataclasses.asdict(report), passed=report.passed,
-                             model_version_id=version_id, store=store)
+    return record_evaluation(
+        kind,
+        subject=report.subject or {},
+        summary=report.summary,
+        report=dataclasses.asdict(report),
+        passed=report.passed,
+        model_version_id=version_id,
+        store=store,
+    )
 
 
 def _report_class(kind: str) -> type:
@@ -83,7 +101,9 @@ def open_report(evaluation_id: int | str, *, store: Store | None = None) -> Resu
     """
     found = get_evaluation(evaluation_id, store=store)  # type: ignore[arg-type]
     if found.kind not in REPORTS or found.report is None:
-        raise InvalidInput(f"Evaluation #{found.id} is a {found.kind} report, which is shown by its own command.")
+        raise InvalidInput(
+            f"Evaluation #{found.id} is a {found.kind} report, which is shown by its own command."
+        )
     cls = _report_class(found.kind)
     names = {f.name for f in dataclasses.fields(cls)}
     report = cls(**{k: v for k, v in found.report.items() if k in names})
@@ -105,18 +125,40 @@ class EvaluationList(Result):
             subject = e["subject"]
             data = subject.get("data") or {}
             verdict = "" if e["passed"] is None else ("PASS" if e["passed"] else "FAIL")
-            headline = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                 for k, v in e["summary"].items() if k in HEADLINE.get(e["kind"], ()))
-            rows.append([f"#{e['id']}", e["kind"], subject.get("model_ref") or subject.get("model") or "",
-                         data.get("ref") or data.get("name") or data.get("path") or "",
-                         status_cell(verdict) if verdict else "", headline, timestamp(e["created_at"]),
-                         e["created_by"], (e["run_id"] or "")[:8]])
-        return [Table(["id", "kind", "model", "data", "result", "headline", "when", "by", "run"], rows,
-                      title="Evaluations")]
+            headline = ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in e["summary"].items()
+                if k in HEADLINE.get(e["kind"], ())
+            )
+            rows.append(
+                [
+                    f"#{e['id']}",
+                    e["kind"],
+                    subject.get("model_ref") or subject.get("model") or "",
+                    data.get("ref") or data.get("name") or data.get("path") or "",
+                    status_cell(verdict) if verdict else "",
+                    headline,
+                    timestamp(e["created_at"]),
+                    e["created_by"],
+                    (e["run_id"] or "")[:8],
+                ]
+            )
+        return [
+            Table(
+                ["id", "kind", "model", "data", "result", "headline", "when", "by", "run"],
+                rows,
+                title="Evaluations",
+            )
+        ]
 
 
-def list_reports(kind: str | None = None, *, model: str | None = None, limit: int = 50,
-                 store: Store | None = None) -> EvaluationList:
+def list_reports(
+    kind: str | None = None,
+    *,
+    model: str | None = None,
+    limit: int = 50,
+    store: Store | None = None,
+) -> EvaluationList:
     """Recent evaluations, optionally of one kind or one model version (``churn@3``).
 
     Example:
@@ -124,7 +166,6 @@ def list_reports(kind: str | None = None, *, model: str | None = None, limit: in
     """
     version_id = None
     if model is not None:
-
         version_id = resolve_version(model, store=store).id
     found = list_evaluations(kind, model_version_id=version_id, limit=limit, store=store)
     return EvaluationList([dataclasses.asdict(e) for e in found])

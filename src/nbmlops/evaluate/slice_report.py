@@ -11,8 +11,15 @@ from . import charts
 from .reports import Report
 
 RELATIVE = ("mean_absolute_error", "root_mean_squared_error")
-NAMES = {"accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1",
-         "mean_absolute_error": "MAE", "root_mean_squared_error": "RMSE", "r2": "R²"}
+NAMES = {
+    "accuracy": "accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "mean_absolute_error": "MAE",
+    "root_mean_squared_error": "RMSE",
+    "r2": "R²",
+}
 LOWER_IS_BETTER = RELATIVE
 
 
@@ -63,7 +70,10 @@ class SliceReport(Report):
 
     @property
     def passed(self) -> bool:
-        spreads = [*self.fold_spread.values(), *(v for s in self.sections for v in s["spread"].values())]
+        spreads = [
+            *self.fold_spread.values(),
+            *(v for s in self.sections for v in s["spread"].values()),
+        ]
         return not any(self._too_wide(v) for v in spreads)
 
     @property
@@ -85,7 +95,9 @@ class SliceReport(Report):
                 out[f"{section['feature']}.worst_slice_{self.headline}"] = worst
         if self.sections:
             out["max_slice_spread"] = max(slice_spreads) if slice_spreads else math.nan
-        out["flagged"] = sum(self._too_wide(v) for v in [*self.fold_spread.values(), *slice_spreads])
+        out["flagged"] = sum(
+            self._too_wide(v) for v in [*self.fold_spread.values(), *slice_spreads]
+        )
         return out
 
     def to_frame(self):  # type: ignore[no-untyped-def]
@@ -101,36 +113,70 @@ class SliceReport(Report):
         values = [r[m] for r in self.fold_rows]
         size = self.rows // self.folds
         spread = self.fold_spread[m]
-        verdict = (f"above the limit of {spread_text(m, self.max_spread)}" if self._too_wide(spread)
-                   else f"within the limit of {spread_text(m, self.max_spread)}")
-        notes = [Note(f"{name.capitalize() if name.islower() else name} moves by {spread_text(m, spread)} across "
-                      f"{self.folds} random subsets of about {size} rows (from {fmt(round(min(values), 4))} to "
-                      f"{fmt(round(max(values), 4))}), {verdict}.", "warn" if self._too_wide(spread) else "ok")]
+        verdict = (
+            f"above the limit of {spread_text(m, self.max_spread)}"
+            if self._too_wide(spread)
+            else f"within the limit of {spread_text(m, self.max_spread)}"
+        )
+        notes = [
+            Note(
+                f"{name.capitalize() if name.islower() else name} moves by "
+                f"{spread_text(m, spread)} across "
+                f"{self.folds} random subsets of about {size} rows (from "
+                f"{fmt(round(min(values), 4))} to "
+                f"{fmt(round(max(values), 4))}), {verdict}.",
+                "warn" if self._too_wide(spread) else "ok",
+            )
+        ]
         if m == "accuracy" and size:
             p = self.overall[m]
             noise = 2 * math.sqrt(max(p * (1 - p), 0) / size)
-            notes.append(Note(f"With {size} rows per subset, chance alone moves accuracy by about ±{noise * 100:.1f} "
-                              "points, so smaller differences are noise."))
+            notes.append(
+                Note(
+                    f"With {size} rows per subset, chance alone moves accuracy by about "
+                    f"±{noise * 100:.1f} "
+                    "points, so smaller differences are noise."
+                )
+            )
         for section in self.sections:
             flagged = self.flagged_slices(section)
             s = section["spread"][m]
-            text = (f"Across {section['feature']}, {name} spans {spread_text(m, s)}"
-                    + (f"; weaker slices: {', '.join(f['slice'] for f in flagged[:5])}." if flagged else "."))
+            text = f"Across {section['feature']}, {name} spans {spread_text(m, s)}" + (
+                f"; weaker slices: {', '.join(f['slice'] for f in flagged[:5])}."
+                if flagged
+                else "."
+            )
             notes.append(Note(text, "warn" if self._too_wide(s) or flagged else "ok"))
             small = [r["slice"] for r in section["slices"] if r["small"]]
             if small:
-                notes.append(Note(f"{len(small)} {section['feature']} slice(s) have fewer than {self.min_slice_size} rows "
-                                  f"({', '.join(map(str, small[:5]))}); they are shown but left out of the spread.", "warn"))
+                notes.append(
+                    Note(
+                        f"{len(small)} {section['feature']} slice(s) have fewer than "
+                        f"{self.min_slice_size} rows "
+                        f"({', '.join(map(str, small[:5]))}); they are shown but left out of "
+                        "the spread.",
+                        "warn",
+                    )
+                )
         notes.extend(Note(n, "warn") for n in self.notes)
         return notes
 
-    def _table(self, title: str, rows: list[dict[str, Any]], spread: dict[str, float],
-               flagged: list[dict[str, Any]] = ()) -> Table:  # type: ignore[assignment]
+    def _table(
+        self,
+        title: str,
+        rows: list[dict[str, Any]],
+        spread: dict[str, float],
+        flagged: list[dict[str, Any]] = (),
+    ) -> Table:  # type: ignore[assignment]
         columns = ["slice", "rows", *[NAMES[m] for m in self.metrics], "note"]
         body, marked_rows, marked_cells = [], set(), set()
         flagged_names = {f["slice"] for f in flagged}
         for i, r in enumerate(rows):
-            note = "small slice" if r.get("small") else ("weaker than overall" if r["slice"] in flagged_names else "")
+            note = (
+                "small slice"
+                if r.get("small")
+                else ("weaker than overall" if r["slice"] in flagged_names else "")
+            )
             body.append([r["slice"], r["count"], *[r[m] for m in self.metrics], note])
             if r.get("small"):
                 marked_rows.add(i)
@@ -146,32 +192,58 @@ class SliceReport(Report):
         m = self.headline
         overall = self.overall[m]
         band = self.max_spread * abs(overall) if m in RELATIVE else self.max_spread
-        figure = charts.spread([str(r["slice"]) for r in rows], [r[m] for r in rows], flagged, overall=overall,
-                               band=band, title=title, axis=NAMES[m])
+        figure = charts.spread(
+            [str(r["slice"]) for r in rows],
+            [r[m] for r in rows],
+            flagged,
+            overall=overall,
+            band=band,
+            title=title,
+            axis=NAMES[m],
+        )
         return Chart(figure, "")
 
     def blocks(self) -> list[Block]:
         subject = self.subject or {}
-        out: list[Block] = [Heading("Slice stability" + (f": {subject['model']}" if subject.get("model") else ""))]
+        out: list[Block] = [
+            Heading("Slice stability" + (f": {subject['model']}" if subject.get("model") else ""))
+        ]
         out.extend(self.explain())
         data = subject.get("data") or {}
         fields: list[tuple[str, Any]] = []
         if data:
             fields.append(("data", data.get("ref") or data.get("path") or data.get("name")))
-        fields += [("rows", self.rows), ("random subsets", f"{self.folds} (seed {self.seed})"),
-                   ("allowed spread", spread_text(self.headline, self.max_spread))]
+        fields += [
+            ("rows", self.rows),
+            ("random subsets", f"{self.folds} (seed {self.seed})"),
+            ("allowed spread", spread_text(self.headline, self.max_spread)),
+        ]
         fields += [(f"overall {NAMES[m]}", v) for m, v in self.overall.items()]
         if self.evaluation_id is not None:
             fields.append(("evaluation", f"#{self.evaluation_id}"))
         out.append(Fields(fields))
         out.append(self._table("Random subsets", self.fold_rows, self.fold_spread))
         wide = self._too_wide(self.fold_spread[self.headline])
-        out.append(self._chart(f"{NAMES[self.headline]} on each random subset", self.fold_rows,
-                               [wide] * len(self.fold_rows)))
+        out.append(
+            self._chart(
+                f"{NAMES[self.headline]} on each random subset",
+                self.fold_rows,
+                [wide] * len(self.fold_rows),
+            )
+        )
         for section in self.sections:
             flagged = self.flagged_slices(section)
-            out.append(self._table(f"Slices by {section['feature']}", section["slices"], section["spread"], flagged))
+            out.append(
+                self._table(
+                    f"Slices by {section['feature']}", section["slices"], section["spread"], flagged
+                )
+            )
             names = {f["slice"] for f in flagged}
-            out.append(self._chart(f"{NAMES[self.headline]} by {section['feature']}", section["slices"],
-                                   [r["slice"] in names for r in section["slices"]]))
+            out.append(
+                self._chart(
+                    f"{NAMES[self.headline]} by {section['feature']}",
+                    section["slices"],
+                    [r["slice"] in names for r in section["slices"]],
+                )
+            )
         return out

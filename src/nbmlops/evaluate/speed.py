@@ -40,8 +40,11 @@ def _rows(features: Any, start: int, stop: int) -> Any:
     return features.iloc[start:stop] if hasattr(features, "iloc") else features[start:stop]
 
 
-def _time_calls(predict: Any, inputs: list[Any], calls: int, budget_s: float, label: str) -> list[float]:
-    """Milliseconds per call, cycling through ``inputs``; stops early when the budget is spent (at least 5 calls)."""
+def _time_calls(
+    predict: Any, inputs: list[Any], calls: int, budget_s: float, label: str
+) -> list[float]:
+    """Milliseconds per call, cycling through ``inputs``; stops early when the budget is spent
+    (at least 5 calls)."""
     from tqdm.auto import tqdm  # lazy: start-up time
 
     for item in inputs[:3]:  # warm-up: caches, lazy imports, thread pools
@@ -77,25 +80,35 @@ def _peak_memory(predict: Any, batch: Any) -> int:
 
 
 def _import_time(module: str) -> float | None:
-    """Seconds to import ``module`` in a fresh interpreter, or ``None`` when it lives in a notebook."""
+    """Seconds to import ``module`` in a fresh interpreter, or ``None`` when it lives in a
+    notebook."""
     if module.split(".")[0] in ("__main__", "builtins"):
         return None
-    code = (f"import time, importlib; t = time.perf_counter(); importlib.import_module({module!r}); "
-            "print(time.perf_counter() - t)")
+    code = (
+        f"import time, importlib; t = time.perf_counter(); importlib.import_module({module!r}); "
+        "print(time.perf_counter() - t)"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
         return float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
         return None
 
 
-def _artifact(model: ModelInput, store: Store | None) -> tuple[bytes | None, str | None, str | None]:
+def _artifact(
+    model: ModelInput, store: Store | None
+) -> tuple[bytes | None, str | None, str | None]:
     """The model's stored bytes (registered) or freshly serialised ones, for size and load time."""
 
     if model.version_id is not None:
-
         data, fmt = artifact_bytes(model.version_id, store=store)
         return data, fmt, None
     try:
@@ -106,9 +119,19 @@ def _artifact(model: ModelInput, store: Store | None) -> tuple[bytes | None, str
 
 
 @reads_recorded_on_success()
-def perf(model: Any, X: Any, *, batch_size: int = 1000, budget_s: float = 10.0, cold_start: bool = True,
-         labels: Sequence[str] = ("model", "X"), record: bool = True, store: Store | None = None) -> PerfReport:
-    """Measure latency (per row and per batch), throughput, size, peak memory, load and import time; stored.
+def perf(
+    model: Any,
+    X: Any,
+    *,
+    batch_size: int = 1000,
+    budget_s: float = 10.0,
+    cold_start: bool = True,
+    labels: Sequence[str] = ("model", "X"),
+    record: bool = True,
+    store: Store | None = None,
+) -> PerfReport:
+    """Measure latency (per row and per batch), throughput, size, peak memory, load and import time;
+    stored.
 
     Example:
         >>> mo.evaluate.perf(clf, X_test).summary["p95_latency_ms"]  # doctest: +SKIP
@@ -116,13 +139,17 @@ def perf(model: Any, X: Any, *, batch_size: int = 1000, budget_s: float = 10.0, 
     """
 
     if not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidInput(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")
+        raise InvalidInput(
+            f"The batch size must be a whole number of at least 1, not {batch_size!r}."
+        )
     if not budget_s > 0:
         raise InvalidInput(f"The time budget must be above 0 seconds, not {budget_s}.")
     model_input = load_model(model, labels[0], store=store)
     table = load_table(X, labels[1])
     features = feature_frame(model_input, table.frame)
-    predict(model_input, _rows(features, 0, min(len(features), batch_size)))  # refuses failures and NaN once
+    predict(
+        model_input, _rows(features, 0, min(len(features), batch_size))
+    )  # refuses failures and NaN once
     call = model_input.model.predict
     singles = [_rows(features, i, i + 1) for i in range(min(len(features), DISTINCT_ROWS))]
     batch_rows = min(batch_size, len(features))
@@ -142,15 +169,28 @@ def perf(model: Any, X: Any, *, batch_size: int = 1000, budget_s: float = 10.0, 
     module = type(model_input.model).__module__
     import_s = _import_time(module) if cold_start else None
     if cold_start and import_s is None:
-        notes.append(f"Import time was not measured: {module} cannot be imported in a fresh Python process.")
+        notes.append(
+            f"Import time was not measured: {module} cannot be imported in a fresh Python process."
+        )
     report = PerfReport(
-        rows=len(features), batch_size=batch_rows, single_ms=[round(v, 6) for v in single_ms],
-        batch_ms=[round(v, 6) for v in batch_ms], size_bytes=len(data) if data is not None else None, format=fmt,
-        load_time_ms=load_ms, import_module=module, import_time_ms=import_s * 1000 if import_s is not None else None,
-        peak_memory_bytes=peak, cpus=os.cpu_count() or 1, notes=notes,
-        subject={"model": model_input.label, "model_ref": model_input.ref, "data": table.description},
+        rows=len(features),
+        batch_size=batch_rows,
+        single_ms=[round(v, 6) for v in single_ms],
+        batch_ms=[round(v, 6) for v in batch_ms],
+        size_bytes=len(data) if data is not None else None,
+        format=fmt,
+        load_time_ms=load_ms,
+        import_module=module,
+        import_time_ms=import_s * 1000 if import_s is not None else None,
+        peak_memory_bytes=peak,
+        cpus=os.cpu_count() or 1,
+        notes=notes,
+        subject={
+            "model": model_input.label,
+            "model_ref": model_input.ref,
+            "data": table.description,
+        },
     )
     if record:
         report.evaluation_id = record_report("perf", report, model_input, store=store)
     return report
-

@@ -30,7 +30,13 @@ if TYPE_CHECKING:
 MAX_SLICES = 100
 
 
-def _scores(codes: np.ndarray, k: int, task: str, arrays: tuple[np.ndarray, np.ndarray], metrics: Sequence[str]) -> dict[str, np.ndarray]:
+def _scores(
+    codes: np.ndarray,
+    k: int,
+    task: str,
+    arrays: tuple[np.ndarray, np.ndarray],
+    metrics: Sequence[str],
+) -> dict[str, np.ndarray]:
     yt, yp = arrays
     if task == "regression":
         sums = G.regression_sums(codes, yt, yp, k)
@@ -41,8 +47,12 @@ def _scores(codes: np.ndarray, k: int, task: str, arrays: tuple[np.ndarray, np.n
             total = np.bincount(codes, weights=(yt - mean[codes]) ** 2, minlength=k)
             # scikit-learn's r2_score convention for a constant target: 1 if perfect, else 0
             r2 = np.where(total > 0, 1 - sums[:, 4] / total, np.where(sums[:, 4] == 0, 1.0, 0.0))
-        return {"count": n.astype(np.int64), "mean_absolute_error": by["mean_absolute_error"],
-                "root_mean_squared_error": by["root_mean_squared_error"], "r2": r2}
+        return {
+            "count": n.astype(np.int64),
+            "mean_absolute_error": by["mean_absolute_error"],
+            "root_mean_squared_error": by["root_mean_squared_error"],
+            "r2": r2,
+        }
     if "precision" not in metrics:  # several labels: plain accuracy
         n = np.bincount(codes, minlength=k)
         right = np.bincount(codes, weights=(yt == yp).astype(np.float64), minlength=k)
@@ -53,7 +63,13 @@ def _scores(codes: np.ndarray, k: int, task: str, arrays: tuple[np.ndarray, np.n
     precision, recall = by["precision"], by["true_positive_rate"]
     with np.errstate(divide="ignore", invalid="ignore"):
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    return {"count": by["count"], "accuracy": by["accuracy"], "precision": precision, "recall": recall, "f1": f1}
+    return {
+        "count": by["count"],
+        "accuracy": by["accuracy"],
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
 
 
 def _spread(values: np.ndarray, overall: float, metric: str) -> float:
@@ -67,19 +83,33 @@ def _binned(values: np.ndarray, bins: int) -> np.ndarray:
     """Numeric columns with many values become quantile bins such as ``(30.0, 45.0]``."""
     import pandas as pd  # lazy: start-up time
 
-    if values.dtype.kind in "iuf" and len(np.unique(values[: 100_000])) > max(bins, 12):
+    if values.dtype.kind in "iuf" and len(np.unique(values[:100_000])) > max(bins, 12):
         cut = pd.qcut(values, q=bins, duplicates="drop")
         return np.asarray(cut.astype(str), dtype=object)
     return values
 
 
-def stability(y_true: Any, y_pred: Any, *, by: Mapping[str, Any] | None = None, folds: int = 5,
-              max_spread: float = 0.1, seed: int = 0, task: str = "auto", model: Any = None, positive: Any = None,
-              min_slice_size: int = 30, bins: int = 4, y_label: str = "y") -> SliceReport:
-    """Metric spread across random disjoint subsets and across the values of ``by`` columns (nothing stored).
+def stability(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    by: Mapping[str, Any] | None = None,
+    folds: int = 5,
+    max_spread: float = 0.1,
+    seed: int = 0,
+    task: str = "auto",
+    model: Any = None,
+    positive: Any = None,
+    min_slice_size: int = 30,
+    bins: int = 4,
+    y_label: str = "y",
+) -> SliceReport:
+    """Metric spread across random disjoint subsets and across the values of ``by`` columns (nothing
+    stored).
 
     Example:
-        >>> stability(y_test, clf.predict(X_test), by={"region": X_test["region"]}, folds=5)  # doctest: +SKIP
+        >>> stability(y_test, clf.predict(X_test), by={"region": X_test["region"]},
+        ...           folds=5)  # doctest: +SKIP
     """
 
     yt_raw, yp_raw = as_vector(y_true, y_label), as_vector(y_pred, "the predictions")
@@ -87,7 +117,9 @@ def stability(y_true: Any, y_pred: Any, *, by: Mapping[str, Any] | None = None, 
     if len(yp_raw) != n:
         raise InvalidInput(f"{y_label} has {n} labels but there are {len(yp_raw)} predictions.")
     if not isinstance(folds, int) or folds < 2 or folds > n:
-        raise InvalidInput(f"--folds must be a whole number from 2 to the number of rows ({n}), not {folds}.")
+        raise InvalidInput(
+            f"--folds must be a whole number from 2 to the number of rows ({n}), not {folds}."
+        )
     if not 0 < max_spread:
         raise InvalidInput(f"The largest allowed spread must be above 0, not {max_spread}.")
     task = task_of(model, yt_raw, yp_raw, task)
@@ -97,51 +129,112 @@ def stability(y_true: Any, y_pred: Any, *, by: Mapping[str, Any] | None = None, 
         metrics = ["mean_absolute_error", "root_mean_squared_error", "r2"]
     else:
         try:
-            labels = binarize(yt_raw, yp_raw, positive=positive, classes=getattr(model, "classes_", None), y_label=y_label)
-            arrays, metrics = (labels.y_true, labels.y_pred), ["accuracy", "precision", "recall", "f1"]
+            labels = binarize(
+                yt_raw,
+                yp_raw,
+                positive=positive,
+                classes=getattr(model, "classes_", None),
+                y_label=y_label,
+            )
+            arrays, metrics = (
+                (labels.y_true, labels.y_pred),
+                ["accuracy", "precision", "recall", "f1"],
+            )
         except InvalidInput:
             if positive is not None:
                 raise
             arrays, metrics = (yt_raw, yp_raw), ["accuracy"]
-            notes.append("Precision, recall and F1 need one label marked positive (--positive); only accuracy is shown.")
+            notes.append(
+                "Precision, recall and F1 need one label marked positive (--positive); only "
+                "accuracy is shown."
+            )
     whole = _scores(np.zeros(n, dtype=np.int64), 1, task, arrays, metrics)
     overall = {m: float(whole[m][0]) for m in metrics}
     assignment = np.empty(n, dtype=np.int64)
     assignment[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
     fold_scores = _scores(assignment, folds, task, arrays, metrics)
-    fold_rows = [{"slice": f"subset {i + 1}", "count": int(fold_scores["count"][i]),
-                  **{m: float(fold_scores[m][i]) for m in metrics}} for i in range(folds)]
+    fold_rows = [
+        {
+            "slice": f"subset {i + 1}",
+            "count": int(fold_scores["count"][i]),
+            **{m: float(fold_scores[m][i]) for m in metrics},
+        }
+        for i in range(folds)
+    ]
     fold_spread = {m: _spread(fold_scores[m], overall[m], m) for m in metrics}
     sections = []
     for name, values in (by or {}).items():
         column = as_vector(values, name)
         if len(column) != n:
-            raise InvalidInput(f"Slice column {name!r} has {len(column)} values but there are {n} rows.")
+            raise InvalidInput(
+                f"Slice column {name!r} has {len(column)} values but there are {n} rows."
+            )
         grouping = G.encode_groups({name: _binned(column, bins)})
         if grouping.size < 2:
-            raise InvalidInput(f"Slice column {name!r} has one value in every row, so there is nothing to compare.")
+            raise InvalidInput(
+                f"Slice column {name!r} has one value in every row, so there is nothing to compare."
+            )
         if grouping.size > MAX_SLICES:
-            raise InvalidInput(f"Slice column {name!r} has {grouping.size} distinct values; slice by a column with at "
-                               f"most {MAX_SLICES}, or bin it first.")
+            raise InvalidInput(
+                f"Slice column {name!r} has {grouping.size} distinct values; slice by a column "
+                "with at "
+                f"most {MAX_SLICES}, or bin it first."
+            )
         scores = _scores(grouping.codes, grouping.size, task, arrays, metrics)
         big = scores["count"] >= min_slice_size
         rows = []
         for i, label in enumerate(grouping.names()):
-            rows.append({"slice": label, "count": int(scores["count"][i]), "small": not bool(big[i]),
-                         **{m: float(scores[m][i]) for m in metrics}})
-        sections.append({"feature": name, "slices": rows,
-                         "spread": {m: _spread(scores[m][big], overall[m], m) for m in metrics}})
-    return SliceReport(task=task, rows=n, folds=folds, seed=seed, max_spread=max_spread, metrics=metrics,
-                       overall=overall, fold_rows=fold_rows, fold_spread=fold_spread, sections=sections,
-                       min_slice_size=min_slice_size, notes=notes)
+            rows.append(
+                {
+                    "slice": label,
+                    "count": int(scores["count"][i]),
+                    "small": not bool(big[i]),
+                    **{m: float(scores[m][i]) for m in metrics},
+                }
+            )
+        sections.append(
+            {
+                "feature": name,
+                "slices": rows,
+                "spread": {m: _spread(scores[m][big], overall[m], m) for m in metrics},
+            }
+        )
+    return SliceReport(
+        task=task,
+        rows=n,
+        folds=folds,
+        seed=seed,
+        max_spread=max_spread,
+        metrics=metrics,
+        overall=overall,
+        fold_rows=fold_rows,
+        fold_spread=fold_spread,
+        sections=sections,
+        min_slice_size=min_slice_size,
+        notes=notes,
+    )
 
 
 @reads_recorded_on_success()
-def slices(model: Any, X: Any, y: Any = None, *, by: str | Sequence[str] | None = None, folds: int = 5,
-           max_spread: float = 0.1, seed: int = 0, task: str = "auto", positive: Any = None,
-           min_slice_size: int = 30, bins: int = 4, labels: Sequence[str] = ("model", "X", "y"),
-           record: bool = True, store: Store | None = None) -> SliceReport:
-    """Predict with ``model`` on ``X`` and report metric spread across random subsets and ``by`` slices; stored.
+def slices(
+    model: Any,
+    X: Any,
+    y: Any = None,
+    *,
+    by: str | Sequence[str] | None = None,
+    folds: int = 5,
+    max_spread: float = 0.1,
+    seed: int = 0,
+    task: str = "auto",
+    positive: Any = None,
+    min_slice_size: int = 30,
+    bins: int = 4,
+    labels: Sequence[str] = ("model", "X", "y"),
+    record: bool = True,
+    store: Store | None = None,
+) -> SliceReport:
+    """Predict with ``model`` on ``X`` and report metric spread across random subsets and ``by``
+    slices; stored.
 
     Example:
         >>> mo.evaluate.slices(clf, X_test, y_test, by="region", folds=5)  # doctest: +SKIP
@@ -150,16 +243,34 @@ def slices(model: Any, X: Any, y: Any = None, *, by: str | Sequence[str] | None 
     model_input = load_model(model, labels[0], store=store)
     table = load_table(X, labels[1])
     frame, y_true, y_label = split_target(table, y, labels[2] if not isinstance(y, str) else y)
-    names = [s.strip() for s in by.split(",") if s.strip()] if isinstance(by, str) else list(by or [])
+    names = (
+        [s.strip() for s in by.split(",") if s.strip()] if isinstance(by, str) else list(by or [])
+    )
     missing = [b for b in names if not hasattr(frame, "columns") or b not in frame.columns]
     if missing:
         raise InvalidInput(f"Slice column {missing[0]!r} is not a column of {table.label}.")
     y_pred = predict(model_input, feature_frame(model_input, frame, drop=names))
-    report = stability(y_true, y_pred, by={b: frame[b].to_numpy() for b in names}, folds=folds,
-                       max_spread=max_spread, seed=seed, task=task, model=model_input.model, positive=positive,
-                       min_slice_size=min_slice_size, bins=bins, y_label=y_label)
-    report.subject = {"model": model_input.label, "model_ref": model_input.ref, "data": table.description,
-                      "target": y_label, "by": names}
+    report = stability(
+        y_true,
+        y_pred,
+        by={b: frame[b].to_numpy() for b in names},
+        folds=folds,
+        max_spread=max_spread,
+        seed=seed,
+        task=task,
+        model=model_input.model,
+        positive=positive,
+        min_slice_size=min_slice_size,
+        bins=bins,
+        y_label=y_label,
+    )
+    report.subject = {
+        "model": model_input.label,
+        "model_ref": model_input.ref,
+        "data": table.description,
+        "target": y_label,
+        "by": names,
+    }
     if record:
         report.evaluation_id = record_report("slices", report, model_input, store=store)
     return report

@@ -58,15 +58,24 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def record_evaluation(kind: str, *, subject: dict[str, Any], summary: dict[str, Any], report: dict[str, Any],
-                      passed: bool | None = None, model_version_id: int | None = None,
-                      run_id: str | None = None, store: Store | None = None) -> int:
+def record_evaluation(
+    kind: str,
+    *,
+    subject: dict[str, Any],
+    summary: dict[str, Any],
+    report: dict[str, Any],
+    passed: bool | None = None,
+    model_version_id: int | None = None,
+    run_id: str | None = None,
+    store: Store | None = None,
+) -> int:
     """Store a report (object first, then its row and audit event); returns the evaluation id.
 
     ``run_id`` defaults to the active run, so an evaluation made inside a run is attached to it.
 
     Example:
-        >>> record_evaluation("bias", subject={"model": "churn@3"}, summary={"dp_ratio": 0.71},  # doctest: +SKIP
+        >>> record_evaluation("bias", subject={"model": "churn@3"},
+        ...                   summary={"dp_ratio": 0.71},  # doctest: +SKIP
         ...                   report=full_report, passed=False)
         12
     """
@@ -74,28 +83,51 @@ def record_evaluation(kind: str, *, subject: dict[str, Any], summary: dict[str, 
         raise InvalidInput(f"Unknown evaluation kind {kind!r}; known kinds are {', '.join(KINDS)}.")
     store = store or open_current()
     if run_id is None:
-
         run = active_run()
         run_id = run.id if run is not None and run.store is store else None
     digest = store.objects.put(_json(report).encode())
     with store.write() as conn:
         evaluation_id = conn.execute(
-            insert(evaluations).values(
-                kind=kind, model_version_id=model_version_id, run_id=run_id, subject=_json(subject),
-                summary=_json(summary), report=digest, passed=passed, created_at=time.time(),
+            insert(evaluations)
+            .values(
+                kind=kind,
+                model_version_id=model_version_id,
+                run_id=run_id,
+                subject=_json(subject),
+                summary=_json(summary),
+                report=digest,
+                passed=passed,
+                created_at=time.time(),
                 created_by=store.user,
-            ).returning(evaluations.c.id)
+            )
+            .returning(evaluations.c.id)
         ).scalar_one()
-        store.audit(conn, "evaluation.record", "evaluation", str(evaluation_id), kind=kind, subject=subject,
-                    passed=passed, model_version_id=model_version_id, run_id=run_id)
+        store.audit(
+            conn,
+            "evaluation.record",
+            "evaluation",
+            str(evaluation_id),
+            kind=kind,
+            subject=subject,
+            passed=passed,
+            model_version_id=model_version_id,
+            run_id=run_id,
+        )
     return int(evaluation_id)
 
 
 def _from_row(row: Any) -> Evaluation:
     return Evaluation(
-        id=row.id, kind=row.kind, subject=json.loads(row.subject), summary=json.loads(row.summary),
-        passed=row.passed, model_version_id=row.model_version_id, run_id=row.run_id,
-        created_at=row.created_at, created_by=row.created_by, report_digest=row.report,
+        id=row.id,
+        kind=row.kind,
+        subject=json.loads(row.subject),
+        summary=json.loads(row.summary),
+        passed=row.passed,
+        model_version_id=row.model_version_id,
+        run_id=row.run_id,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        report_digest=row.report,
     )
 
 
@@ -109,7 +141,9 @@ def get_evaluation(evaluation_id: int, *, store: Store | None = None) -> Evaluat
         try:
             evaluation_id = int(str(evaluation_id).lstrip("#"))
         except ValueError:
-            raise InvalidInput(f"{evaluation_id!r} is not an evaluation id (a whole number).") from None
+            raise InvalidInput(
+                f"{evaluation_id!r} is not an evaluation id (a whole number)."
+            ) from None
     store = store or open_current()
     with store.read() as conn:
         row = conn.execute(select(evaluations).where(evaluations.c.id == evaluation_id)).first()
@@ -121,9 +155,16 @@ def get_evaluation(evaluation_id: int, *, store: Store | None = None) -> Evaluat
     return found
 
 
-def list_evaluations(kind: str | None = None, *, model_version_id: int | None = None, run_id: str | None = None,
-                     limit: int = 50, store: Store | None = None) -> list[Evaluation]:
-    """Recent evaluations, newest first, optionally of one kind, model version or run (reports not loaded).
+def list_evaluations(
+    kind: str | None = None,
+    *,
+    model_version_id: int | None = None,
+    run_id: str | None = None,
+    limit: int = 50,
+    store: Store | None = None,
+) -> list[Evaluation]:
+    """Recent evaluations, newest first, optionally of one kind, model version or run (reports not
+    loaded).
 
     Example:
         >>> [e.id for e in list_evaluations("drift", limit=5)]  # doctest: +SKIP

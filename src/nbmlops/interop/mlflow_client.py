@@ -22,7 +22,8 @@ from ..errors import InvalidInput, MlopsError, NotFound, StoreUnavailable, requi
 from ..redaction import redact
 from ..result import Block, Fields, Heading, Note, Result, Table, fmt_bytes, fmt_duration
 
-# tags that carry nbmlops identity through MLflow, so a second transfer finds what the first one wrote
+# tags that carry nbmlops identity through MLflow, so a second transfer finds what the first one
+# wrote
 RUN_ID_TAG = "nbmlops.run_id"
 VERSION_TAG = "nbmlops.model_version"
 ARTIFACT_TAG = "nbmlops.artifact"
@@ -40,7 +41,8 @@ _KEY_BAD_CHARS = re.compile(r"[^/\w.\- :]")
 
 @dataclasses.dataclass(repr=False)
 class MlflowTransfer(Result):
-    """What an export to or import from MLflow moved, what it skipped as already there, and what it changed."""
+    """What an export to or import from MLflow moved, what it skipped as already there, and what
+    it changed."""
 
     direction: str  # export | import
     uri: str
@@ -57,26 +59,40 @@ class MlflowTransfer(Result):
     aliases: int = 0
     seconds: float = 0.0
     notes: list[str] = dataclasses.field(default_factory=list)
-    run_ids: dict[str, str] = dataclasses.field(default_factory=dict)  # ours -> MLflow's (export) or back (import)
+    run_ids: dict[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # ours -> MLflow's (export) or back (import)
 
     def blocks(self) -> list[Block]:
         verb = "Exported to" if self.direction == "export" else "Imported from"
         out: list[Block] = [
             Heading(f"{verb} MLflow", 2),
-            Fields([("tracking URI", self.uri), ("experiments", ", ".join(self.experiments) or "-"),
-                    ("took", fmt_duration(self.seconds))]),
-            Table(["what", "moved", "already there"], [
-                ["runs", self.runs, self.runs_skipped],
-                ["params", self.params, ""],
-                ["metric points", self.metric_points, ""],
-                ["tags", self.tags, ""],
-                ["artifacts", f"{self.artifacts} ({fmt_bytes(self.artifact_bytes)})", ""],
-                ["model versions", self.model_versions, self.model_versions_skipped],
-                ["aliases", self.aliases, ""],
-            ]),
+            Fields(
+                [
+                    ("tracking URI", self.uri),
+                    ("experiments", ", ".join(self.experiments) or "-"),
+                    ("took", fmt_duration(self.seconds)),
+                ]
+            ),
+            Table(
+                ["what", "moved", "already there"],
+                [
+                    ["runs", self.runs, self.runs_skipped],
+                    ["params", self.params, ""],
+                    ["metric points", self.metric_points, ""],
+                    ["tags", self.tags, ""],
+                    ["artifacts", f"{self.artifacts} ({fmt_bytes(self.artifact_bytes)})", ""],
+                    ["model versions", self.model_versions, self.model_versions_skipped],
+                    ["aliases", self.aliases, ""],
+                ],
+            ),
         ]
         out += [Note(text, "warn") for text in self.notes]
-        if not self.runs and not self.model_versions and (self.runs_skipped or self.model_versions_skipped):
+        if (
+            not self.runs
+            and not self.model_versions
+            and (self.runs_skipped or self.model_versions_skipped)
+        ):
             out.append(Note("Everything was already there; nothing was written.", "ok"))
         return out
 
@@ -91,7 +107,10 @@ def _host_logging_kept() -> Iterator[None]:
     if "mlflow" in sys.modules:
         yield
         return
-    saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in map(logging.getLogger, _LOGGERS_MLFLOW_TAKES)]
+    saved = [
+        (lg, list(lg.handlers), lg.level, lg.propagate)
+        for lg in map(logging.getLogger, _LOGGERS_MLFLOW_TAKES)
+    ]
     try:
         yield
     finally:
@@ -117,7 +136,9 @@ def connect(uri: str, *, create: bool) -> Iterator[Any]:
     ``create`` allows a new local store (export); import refuses a store that is not there.
     """
     if not isinstance(uri, str) or not uri.strip():
-        raise InvalidInput("Name the MLflow tracking URI, e.g. sqlite:///mlflow.db or http://mlflow:5000.")
+        raise InvalidInput(
+            "Name the MLflow tracking URI, e.g. sqlite:///mlflow.db or http://mlflow:5000."
+        )
     uri = uri.strip()
     if not create:
         _check_exists(uri)
@@ -126,12 +147,17 @@ def connect(uri: str, *, create: bool) -> Iterator[Any]:
     saved_levels: list[tuple[logging.Logger, int]] = []
     caught = warnings.catch_warnings()
     caught.__enter__()
-    # MLflow's own notices (its SQLAlchemy use, its type hints, its deprecations) are not the user's to act on
+    # MLflow's own notices (its SQLAlchemy use, its type hints, its deprecations) are not the user's
+    # to act on
     warnings.simplefilter("ignore")
     try:
         with _host_logging_kept():
-            require("mlflow", package="mlflow", extra="mlflow", feature="Moving runs to and from MLflow")
-        saved_levels = _quiet_loggers()  # after the import: importing mlflow sets its logger's level
+            require(
+                "mlflow", package="mlflow", extra="mlflow", feature="Moving runs to and from MLflow"
+            )
+        saved_levels = (
+            _quiet_loggers()
+        )  # after the import: importing mlflow sets its logger's level
         from mlflow import MlflowClient  # lazy: start-up time
         from mlflow.exceptions import MlflowException  # lazy: start-up time
 
@@ -143,7 +169,9 @@ def connect(uri: str, *, create: bool) -> Iterator[Any]:
         except MlopsError:
             raise
         except OSError as e:
-            raise StoreUnavailable(f"MLflow at {redact(uri)} cannot be used: {e.strerror or e}.") from None
+            raise StoreUnavailable(
+                f"MLflow at {redact(uri)} cannot be used: {e.strerror or e}."
+            ) from None
     finally:
         caught.__exit__(None, None, None)
         for logger, level in saved_levels:
@@ -158,7 +186,7 @@ def connect(uri: str, *, create: bool) -> Iterator[Any]:
 def _check_exists(uri: str) -> None:
     path = None
     if uri.startswith("sqlite:///"):
-        path = uri[len("sqlite:///"):]
+        path = uri[len("sqlite:///") :]
     elif "://" not in uri and not uri.startswith("databricks"):
         path = uri  # a local folder store
     if path is not None and path != ":memory:" and not os.path.exists(path):
@@ -166,18 +194,28 @@ def _check_exists(uri: str) -> None:
 
 
 def _sentence(uri: str, error: Any) -> MlopsError:
-    message = str(getattr(error, "message", error)).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    message = (
+        str(getattr(error, "message", error)).strip().splitlines()[0]
+        if str(error).strip()
+        else type(error).__name__
+    )
     message = redact(message).rstrip(".")
     code = getattr(error, "error_code", "")
     if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
         return NotFound(f"MLflow at {redact(uri)}: {message}.")
-    if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "RESOURCE_ALREADY_EXISTS"):
+    if code in (
+        "INVALID_PARAMETER_VALUE",
+        "BAD_REQUEST",
+        "INVALID_STATE",
+        "RESOURCE_ALREADY_EXISTS",
+    ):
         return InvalidInput(f"MLflow at {redact(uri)} refused: {message}.")
     return StoreUnavailable(f"MLflow at {redact(uri)} cannot be used: {message}.")
 
 
 def mlflow_key(key: str, what: str, notes: list[str]) -> str | None:
-    """``key`` as MLflow accepts it (characters, length, no path tricks), noting a rename; ``None`` if impossible."""
+    """``key`` as MLflow accepts it (characters, length, no path tricks), noting a rename;
+    ``None`` if impossible."""
     if _KEY_OK.match(key) and len(key) <= MAX_KEY and not _path_like(key):
         return key
     fixed = _KEY_BAD_CHARS.sub("_", key)[:MAX_KEY].strip("/")
@@ -185,8 +223,11 @@ def mlflow_key(key: str, what: str, notes: list[str]) -> str | None:
     if not fixed or _path_like(fixed):
         notes.append(f"{what} {key[:40]!r} has no name MLflow accepts; it was left out.")
         return None
-    notes.append(f"{what} {key[:40]!r} is named {fixed!r} in MLflow (MLflow allows letters, digits, _ - . : / and "
-                 f"spaces, at most {MAX_KEY} characters).")
+    notes.append(
+        f"{what} {key[:40]!r} is named {fixed!r} in MLflow (MLflow allows letters, digits, _ - . "
+        ": / and "
+        f"spaces, at most {MAX_KEY} characters)."
+    )
     return fixed
 
 
@@ -207,4 +248,13 @@ def to_ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(round(seconds * 1000))
 
 
-__all__ = ["MlflowTransfer", "connect", "mlflow_key", "clip", "to_ms", "RUN_ID_TAG", "VERSION_TAG", "ARTIFACT_TAG"]
+__all__ = [
+    "MlflowTransfer",
+    "connect",
+    "mlflow_key",
+    "clip",
+    "to_ms",
+    "RUN_ID_TAG",
+    "VERSION_TAG",
+    "ARTIFACT_TAG",
+]

@@ -21,21 +21,38 @@ NAME = "nbmlops"
 
 
 class KernelEnvEngine(NBClientEngine):  # type: ignore[misc]
-    """papermill's nbclient engine, with ``kernel_env`` and ``kernel_cwd`` passed to the kernel launch."""
+    """papermill's nbclient engine, with ``kernel_env`` and ``kernel_cwd`` passed to the kernel
+    launch."""
 
     @classmethod
     def execute_managed_notebook(  # type: ignore[no-untyped-def]
-        cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None, start_timeout=60,
-        execution_timeout=None, kernel_env: dict[str, str] | None = None, kernel_cwd: str | None = None,
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        kernel_env: dict[str, str] | None = None,
+        kernel_cwd: str | None = None,
         **kwargs: Any,
     ):
         kwargs.pop("input_path", None)
         if _is_ipykernel(kernel_name):
-            # ipykernel warns on every start that local TCP is unencrypted; in a job's output that is noise
+            # ipykernel warns on every start that local TCP is unencrypted; in a job's output that
+            # is noise
             kwargs.setdefault("extra_arguments", ["--IPKernelApp.log_level=ERROR"])
         client = PapermillNotebookClient(
-            nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
-            log=logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
+            nb_man,
+            timeout=execution_timeout,
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            **kwargs,
         )
         launch: dict[str, Any] = {}
         if kernel_env is not None:

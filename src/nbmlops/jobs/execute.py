@@ -86,15 +86,23 @@ def check_kernel(name: str) -> str:
         manager.get_kernel_spec(name)
     except NoSuchKernel:
         installed = ", ".join(sorted(manager.find_kernel_specs())) or "none"
-        raise InvalidInput(f"Kernel {name!r} is not installed here (installed: {installed}); pass another with -k.") from None
+        raise InvalidInput(
+            f"Kernel {name!r} is not installed here (installed: {installed}); pass another with -k."
+        ) from None
     return name
 
 
 def _check_limits(timeout: float | None, retries: int) -> None:
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
-        raise InvalidInput(f"The timeout must be a positive number of seconds per cell, not {timeout!r}.")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        raise InvalidInput(
+            f"The timeout must be a positive number of seconds per cell, not {timeout!r}."
+        )
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
-        raise InvalidInput(f"retries must be a whole number from 0 to {MAX_RETRIES}, not {retries!r}.")
+        raise InvalidInput(
+            f"retries must be a whole number from 0 to {MAX_RETRIES}, not {retries!r}."
+        )
 
 
 def _working_folder(nb: nbk.Notebook, cwd: str | None) -> str:
@@ -105,11 +113,24 @@ def _working_folder(nb: nbk.Notebook, cwd: str | None) -> str:
     return str(folder) if folder.is_dir() else os.getcwd()  # a snapshot whose folder is gone
 
 
-def prepare(nb: nbk.Notebook, parameters: Mapping[str, Any] | None, *, store: Store, name: str | None = None,
-            tags: Mapping[str, Any] | None = None, kernel: str | None = None, cwd: str | None = None,
-            timeout: float | None = None, retries: int = 0, mode: str = "run", validated: bool = False,
-            progress: bool = False, log_output: bool = False) -> JobSpec:
-    """Check everything that can be checked before a kernel starts, and store the notebook snapshot."""
+def prepare(
+    nb: nbk.Notebook,
+    parameters: Mapping[str, Any] | None,
+    *,
+    store: Store,
+    name: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    kernel: str | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    mode: str = "run",
+    validated: bool = False,
+    progress: bool = False,
+    log_output: bool = False,
+) -> JobSpec:
+    """Check everything that can be checked before a kernel starts, and store the notebook
+    snapshot."""
     params = prm.check(parameters)
     _check_limits(timeout, retries)
     if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME):
@@ -118,30 +139,51 @@ def prepare(nb: nbk.Notebook, parameters: Mapping[str, Any] | None, *, store: St
         raise InvalidInput(f"The working folder {cwd!r} does not exist.")
     declared = nbk.declared_parameters(nb)
     spec = JobSpec(
-        workspace=store.workspace, notebook=nb.path, source=nb.data, digest=nb.digest,
-        kernel=check_kernel(kernel or nb.kernel), parameters=params,
-        run_params=prm.effective(params, declared), name=name or nb.name,
-        tags={str(k): str(v) for k, v in (tags or {}).items()}, mode=mode,
-        cwd=_working_folder(nb, cwd), timeout=timeout, retries=retries,
-        validated=validated, warnings=prm.unknown(params, declared, nb.path),
-        data_refs=prm.pin_data_refs(params), progress=progress, log_output=log_output,
+        workspace=store.workspace,
+        notebook=nb.path,
+        source=nb.data,
+        digest=nb.digest,
+        kernel=check_kernel(kernel or nb.kernel),
+        parameters=params,
+        run_params=prm.effective(params, declared),
+        name=name or nb.name,
+        tags={str(k): str(v) for k, v in (tags or {}).items()},
+        mode=mode,
+        cwd=_working_folder(nb, cwd),
+        timeout=timeout,
+        retries=retries,
+        validated=validated,
+        warnings=prm.unknown(params, declared, nb.path),
+        data_refs=prm.pin_data_refs(params),
+        progress=progress,
+        log_output=log_output,
     )
     store.objects.put(nb.data)  # objects before the rows that name them
     return spec
 
 
-def point_spec(base: JobSpec, parameters: dict[str, Any], declared: Mapping[str, nbk.Declared] | None,
-               **changes: Any) -> JobSpec:
+def point_spec(
+    base: JobSpec,
+    parameters: dict[str, Any],
+    declared: Mapping[str, nbk.Declared] | None,
+    **changes: Any,
+) -> JobSpec:
     """The spec of one sweep point: the base job with its own parameters."""
-    return dataclasses.replace(base, parameters=parameters, run_params=prm.effective(parameters, declared),
-                               data_refs=prm.pin_data_refs(parameters), **changes)
+    return dataclasses.replace(
+        base,
+        parameters=parameters,
+        run_params=prm.effective(parameters, declared),
+        data_refs=prm.pin_data_refs(parameters),
+        **changes,
+    )
 
 
 # ---------------------------------------------------------------- one execution
 
 
 def _dask_malloc_setting() -> dict[str, str]:
-    """``MALLOC_TRIM_THRESHOLD_`` as a Dask nanny sets it (in its workers, and in the process that started them).
+    """``MALLOC_TRIM_THRESHOLD_`` as a Dask nanny sets it (in its workers, and in the process that
+    started them).
 
     A kernel that inherits it runs NumPy code several times slower: with the
     threshold fixed, glibc maps and unmaps every temporary array. Kernels start
@@ -151,7 +193,9 @@ def _dask_malloc_setting() -> dict[str, str]:
         return {}
     import dask  # lazy: start-up time
 
-    value = (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).get("MALLOC_TRIM_THRESHOLD_")
+    value = (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).get(
+        "MALLOC_TRIM_THRESHOLD_"
+    )
     return {} if value is None else {"MALLOC_TRIM_THRESHOLD_": str(value)}
 
 
@@ -177,7 +221,8 @@ def _kernel_env(spec: JobSpec, run_id: str, snapshot: str) -> dict[str, str]:
 
 
 def _papermill(spec: JobSpec, run_id: str, folder: str) -> tuple[Any, str | None]:
-    """Execute; returns the executed notebook (or what was saved of it) and why it stopped early, if it did."""
+    """Execute; returns the executed notebook (or what was saved of it) and why it stopped early,
+    if it did."""
 
     import papermill  # lazy: start-up time
     from nbclient.exceptions import CellTimeoutError, DeadKernelError  # lazy: start-up time
@@ -194,10 +239,18 @@ def _papermill(spec: JobSpec, run_id: str, folder: str) -> tuple[Any, str | None
     reason = None
     try:
         node = papermill.execute_notebook(
-            snapshot, output, parameters=spec.parameters or None, engine_name=NAME, kernel_name=spec.kernel,
-            progress_bar=spec.progress, execution_timeout=spec.timeout, store_widget_state=False,
-            kernel_env=_kernel_env(spec, run_id, snapshot), kernel_cwd=spec.cwd,
-            stdout_file=sys.stdout if spec.log_output else None, stderr_file=sys.stderr if spec.log_output else None,
+            snapshot,
+            output,
+            parameters=spec.parameters or None,
+            engine_name=NAME,
+            kernel_name=spec.kernel,
+            progress_bar=spec.progress,
+            execution_timeout=spec.timeout,
+            store_widget_state=False,
+            kernel_env=_kernel_env(spec, run_id, snapshot),
+            kernel_cwd=spec.cwd,
+            stdout_file=sys.stdout if spec.log_output else None,
+            stderr_file=sys.stderr if spec.log_output else None,
         )
     except PapermillExecutionError:
         node = nbk.read_output(output)
@@ -206,10 +259,17 @@ def _papermill(spec: JobSpec, run_id: str, folder: str) -> tuple[Any, str | None
         reason = "The kernel died"
     except CellTimeoutError:
         node = nbk.read_output(output)
-        reason = f"A cell ran longer than the {spec.timeout:g} s timeout" if spec.timeout else "A cell timed out"
+        reason = (
+            f"A cell ran longer than the {spec.timeout:g} s timeout"
+            if spec.timeout
+            else "A cell timed out"
+        )
     except Exception as e:  # noqa: BLE001 - a kernel that cannot start or a broken notebook fails the job, not us
         node = nbk.read_output(output)
-        reason = f"The notebook could not be executed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        reason = (
+            f"The notebook could not be executed ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''})"
+        )
     finally:
         quiet.setLevel(level)
     if node is not None:
@@ -237,8 +297,11 @@ def _describe(node: Any, reason: str | None) -> tuple[str | None, int | None, in
 Review = Callable[[Any, str | None], tuple[str | None, list[dict[str, str]]]]
 
 
-def execute(spec: JobSpec, attempt: int = 1, store: Store | None = None, review: Review | None = None) -> JobResult:
-    """Execute the job once, as a new run; never raises for a failing notebook (the result says FAILED).
+def execute(
+    spec: JobSpec, attempt: int = 1, store: Store | None = None, review: Review | None = None
+) -> JobResult:
+    """Execute the job once, as a new run; never raises for a failing notebook (the result says
+    FAILED).
 
     ``review(executed_notebook, error)`` may judge the execution before the run
     closes (validation does): it returns an error sentence or ``None``, and checks to store.
@@ -252,8 +315,15 @@ def execute(spec: JobSpec, attempt: int = 1, store: Store | None = None, review:
     tags = dict(spec.tags)
     if attempt > 1:
         tags["attempt"] = str(attempt)
-    run = start_job_run(spec.name, kind="job", notebook=spec.notebook, digest=spec.digest, store=store, tags=tags,
-                        parent=spec.parent)
+    run = start_job_run(
+        spec.name,
+        kind="job",
+        notebook=spec.notebook,
+        digest=spec.digest,
+        store=store,
+        tags=tags,
+        parent=spec.parent,
+    )
     folder = tempfile.mkdtemp(prefix="nbmlops-job-")
     try:
         with run:  # an exception ends the run FAILED (KILLED on Ctrl-C) and goes on up
@@ -263,8 +333,16 @@ def execute(spec: JobSpec, attempt: int = 1, store: Store | None = None, review:
     return load_job(run.id, store=store)
 
 
-def start_job_run(name: str, *, kind: str, notebook: str, digest: str, store: Store,
-                  tags: Mapping[str, str] | None = None, parent: str | None = None) -> Run:
+def start_job_run(
+    name: str,
+    *,
+    kind: str,
+    notebook: str,
+    digest: str,
+    store: Store,
+    tags: Mapping[str, str] | None = None,
+    parent: str | None = None,
+) -> Run:
     """A run of kind ``job`` or ``sweep`` whose context names the notebook it executes.
 
     The launching process may itself be a notebook kernel; its notebook and cell
@@ -277,18 +355,42 @@ def start_job_run(name: str, *, kind: str, notebook: str, digest: str, store: St
     return run
 
 
-def _execute_in(run: Run, spec: JobSpec, attempt: int, store: Store, folder: str, review: Review | None) -> None:
+def _execute_in(
+    run: Run, spec: JobSpec, attempt: int, store: Store, folder: str, review: Review | None
+) -> None:
     run.log_params(spec.run_params)
     with store.write() as conn:
-        conn.execute(insert(jobs).values(
-            run_id=run.id, mode=spec.mode, notebook=spec.notebook, notebook_digest=spec.digest,
-            kernel=spec.kernel, cwd=spec.cwd, parameters=prm.to_json(spec.parameters),
-            data_refs=prm.to_json(spec.data_refs), executor=spec.executor, sweep_id=spec.sweep_id,
-            point=spec.point, attempt=attempt, reproduces=spec.reproduces, validated=spec.validated,
-            warnings=json.dumps(spec.warnings), timeout=spec.timeout,
-        ))
-        store.audit(conn, "job.start", "run", run.id, notebook=spec.notebook, digest=spec.digest,
-                    mode=spec.mode, parameters=spec.parameters, attempt=attempt)
+        conn.execute(
+            insert(jobs).values(
+                run_id=run.id,
+                mode=spec.mode,
+                notebook=spec.notebook,
+                notebook_digest=spec.digest,
+                kernel=spec.kernel,
+                cwd=spec.cwd,
+                parameters=prm.to_json(spec.parameters),
+                data_refs=prm.to_json(spec.data_refs),
+                executor=spec.executor,
+                sweep_id=spec.sweep_id,
+                point=spec.point,
+                attempt=attempt,
+                reproduces=spec.reproduces,
+                validated=spec.validated,
+                warnings=json.dumps(spec.warnings),
+                timeout=spec.timeout,
+            )
+        )
+        store.audit(
+            conn,
+            "job.start",
+            "run",
+            run.id,
+            notebook=spec.notebook,
+            digest=spec.digest,
+            mode=spec.mode,
+            parameters=spec.parameters,
+            attempt=attempt,
+        )
     node, reason = _papermill(spec, run.id, folder)
     error, cell, count = _describe(node, reason)
     checks = None
@@ -301,15 +403,26 @@ def _execute_in(run: Run, spec: JobSpec, attempt: int, store: Store, folder: str
         run.log_artifact(body.decode("utf-8"), OUTPUT_ARTIFACT)
         output_digest = digest_bytes(body)
     with store.write() as conn:
-        conn.execute(update(jobs).where(jobs.c.run_id == run.id).values(
-            output_digest=output_digest, error_cell=cell, error_count=count, error=error,
-            checks=None if checks is None else json.dumps(checks)))
-        store.audit(conn, "job.end", "run", run.id, status="FAILED" if error else "FINISHED", error=error)
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.run_id == run.id)
+            .values(
+                output_digest=output_digest,
+                error_cell=cell,
+                error_count=count,
+                error=error,
+                checks=None if checks is None else json.dumps(checks),
+            )
+        )
+        store.audit(
+            conn, "job.end", "run", run.id, status="FAILED" if error else "FINISHED", error=error
+        )
     run.end("FAILED" if error else "FINISHED", error)
 
 
 def execute_with_retries(spec: JobSpec, store: Store | None = None) -> JobResult:
-    """Execute, and again after a failure, up to ``spec.retries`` more times (each attempt is its own run)."""
+    """Execute, and again after a failure, up to ``spec.retries`` more times (each attempt is its
+    own run)."""
     previous: list[str] = []
     for attempt in range(1, spec.retries + 2):
         result = execute(spec, attempt, store)
@@ -320,5 +433,12 @@ def execute_with_retries(spec: JobSpec, store: Store | None = None) -> JobResult
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-__all__ = ["JobSpec", "prepare", "execute", "execute_with_retries", "point_spec", "check_kernel",
-           "OUTPUT_ARTIFACT"]
+__all__ = [
+    "JobSpec",
+    "prepare",
+    "execute",
+    "execute_with_retries",
+    "point_spec",
+    "check_kernel",
+    "OUTPUT_ARTIFACT",
+]

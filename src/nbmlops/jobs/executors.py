@@ -37,7 +37,9 @@ class ClusterUnavailable(MlopsError, ConnectionError):
 class Executor(Protocol):
     url: str
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]: ...
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]: ...
 
     def close(self) -> None: ...
 
@@ -51,11 +53,15 @@ _REGISTRY: dict[str, tuple[str, str | None, str | None]] = {
 }
 
 
-def register_executor(scheme: str, target: str, *, package: str | None = None, extra: str | None = None) -> None:
-    """Make ``scheme://...`` URLs run sweeps on ``target`` (``"module:Class"``, built as ``Class(url, workers)``).
+def register_executor(
+    scheme: str, target: str, *, package: str | None = None, extra: str | None = None
+) -> None:
+    """Make ``scheme://...`` URLs run sweeps on ``target`` (``"module:Class"``, built as
+    ``Class(url, workers)``).
 
     Example:
-        >>> register_executor("ray", "my_pkg.executors:RayPool", package="ray", extra="ray")  # doctest: +SKIP
+        >>> register_executor("ray", "my_pkg.executors:RayPool", package="ray",
+        ...                   extra="ray")  # doctest: +SKIP
     """
     _REGISTRY[scheme] = (target, package, extra)
 
@@ -64,14 +70,18 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def executor_url(*, workers: int | None = None, cluster: str | None = None, executor: str | None = None) -> str:
+def executor_url(
+    *, workers: int | None = None, cluster: str | None = None, executor: str | None = None
+) -> str:
     """The executor URL the ``--workers`` / ``--cluster`` / ``--executor`` options mean.
 
     Example:
         >>> executor_url(cluster="local", workers=2)
         'dask://local?workers=2'
     """
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
         raise InvalidInput(f"--workers must be a whole number of at least 1, not {workers!r}.")
     if executor and cluster:
         raise InvalidInput("Give --cluster or --executor, not both.")
@@ -86,7 +96,9 @@ def executor_url(*, workers: int | None = None, cluster: str | None = None, exec
         return f"dask://local{query}"
     if "://" not in cluster:
         if ":" not in cluster:
-            raise InvalidInput(f"--cluster expects tcp://host:port, tls://host:port or 'local', not {cluster!r}.")
+            raise InvalidInput(
+                f"--cluster expects tcp://host:port, tls://host:port or 'local', not {cluster!r}."
+            )
         cluster = "tcp://" + cluster
     return cluster
 
@@ -109,7 +121,9 @@ def open_executor(url: str | None = None) -> Executor:
         try:
             importlib.import_module(package)
         except ImportError as e:
-            raise MissingDependency(package, extra or package, f"Sweeps on {scheme}:// executors") from e
+            raise MissingDependency(
+                package, extra or package, f"Sweeps on {scheme}:// executors"
+            ) from e
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     try:
         workers = int(query["workers"][0]) if "workers" in query else None
@@ -119,7 +133,8 @@ def open_executor(url: str | None = None) -> Executor:
 
 
 class ProcessPool:
-    """Worker processes on this machine, forked from a clean ``forkserver`` (safe inside a Jupyter kernel)."""
+    """Worker processes on this machine, forked from a clean ``forkserver`` (safe inside a
+    Jupyter kernel)."""
 
     def __init__(self, url: str, workers: int | None = None) -> None:
         import multiprocessing  # lazy: only sweeps start processes
@@ -136,7 +151,9 @@ class ProcessPool:
             self.context.set_forkserver_preload(PRELOAD)
             forkserver.ensure_running()
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]:
         if self.workers == 1 or len(items) == 1:
             for index, item in enumerate(items):  # one worker: this process, no start-up cost
                 try:
@@ -163,7 +180,8 @@ class ProcessPool:
 
 
 class DaskCluster:
-    """A Dask scheduler by address, or a ``LocalCluster`` started for the sweep (``dask://local``)."""
+    """A Dask scheduler by address, or a ``LocalCluster`` started for the sweep
+    (``dask://local``)."""
 
     def __init__(self, url: str, workers: int | None = None) -> None:
         from distributed import Client  # lazy: start-up time
@@ -172,15 +190,23 @@ class DaskCluster:
         address = url.split("?", 1)[0]
         if address.startswith("dask://"):
             if address != "dask://local":
-                raise InvalidInput(f"{url!r}: only dask://local is known; give a scheduler as tcp://host:port.")
+                raise InvalidInput(
+                    f"{url!r}: only dask://local is known; give a scheduler as tcp://host:port."
+                )
             from distributed import LocalCluster  # lazy: start-up time
 
             self.workers = workers or default_workers()
             saved = dict(os.environ)
             try:
-                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, host="127.0.0.1")
-            finally:  # the nanny exports its worker tuning (malloc, thread caps) into this process; undo it
+                self.cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    host="127.0.0.1",
+                )
+            # the nanny exports its worker tuning (malloc, thread caps) into this process; undo it
+            finally:
                 os.environ.clear()
                 os.environ.update(saved)
             self.client = Client(self.cluster)
@@ -196,7 +222,9 @@ class DaskCluster:
         self.workers = len(self.client.scheduler_info().get("workers", {}))
         self.url = redact(address)
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed  # lazy: start-up time
 
         futures = self.client.map(fn, list(items), pure=False)

@@ -1,4 +1,5 @@
-"""``run_job``: read a notebook, require its validation when asked, prepare the job and execute it."""
+"""``run_job``: read a notebook, require its validation when asked, prepare the job and execute
+it."""
 
 from __future__ import annotations
 
@@ -16,11 +17,21 @@ if TYPE_CHECKING:
     from .results import JobResult
 
 
-def run_job(notebook: str | os.PathLike[str], parameters: Mapping[str, Any] | None = None, *,
-            name: str | None = None, validated: bool = False, tags: Mapping[str, Any] | None = None,
-            kernel: str | None = None, cwd: str | None = None, timeout: float | None = None,
-            retries: int = 0, progress: bool = True, log_output: bool = False,
-            store: Store | None = None) -> JobResult:
+def run_job(
+    notebook: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    validated: bool = False,
+    tags: Mapping[str, Any] | None = None,
+    kernel: str | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    progress: bool = True,
+    log_output: bool = False,
+    store: Store | None = None,
+) -> JobResult:
     """Execute a notebook with papermill as a job run; returns its status, metrics and output.
 
     A failing notebook does not raise: the result (and the run) say FAILED with
@@ -37,8 +48,20 @@ def run_job(notebook: str | os.PathLike[str], parameters: Mapping[str, Any] | No
     nb = nbk.read_notebook(notebook)
     if validated:
         require_validation(nb, store=store, kernel=kernel)
-    spec = prepare(nb, parameters, store=store, name=name, tags=tags, kernel=kernel, cwd=cwd, timeout=timeout,
-                   retries=retries, validated=validated, progress=progress, log_output=log_output)
+    spec = prepare(
+        nb,
+        parameters,
+        store=store,
+        name=name,
+        tags=tags,
+        kernel=kernel,
+        cwd=cwd,
+        timeout=timeout,
+        retries=retries,
+        validated=validated,
+        progress=progress,
+        log_output=log_output,
+    )
     return execute_with_retries(spec, store)
 
 

@@ -28,7 +28,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 @dataclasses.dataclass
 class Notebook:
-    """A notebook file read for execution: its bytes (what gets stored), the parsed node, its kernel."""
+    """A notebook file read for execution: its bytes (what gets stored), the parsed node, its
+    kernel."""
 
     path: str  # absolute
     data: bytes
@@ -61,7 +62,8 @@ def notebook_from_bytes(data: bytes, path: str) -> Notebook:
     """A :class:`Notebook` from stored bytes (a snapshot), keeping the path it ran from.
 
     Example:
-        >>> notebook_from_bytes(store.objects.get(digest), "/work/train.ipynb").kernel  # doctest: +SKIP
+        >>> notebook_from_bytes(store.objects.get(digest),
+        ...                     "/work/train.ipynb").kernel  # doctest: +SKIP
         'python3'
     """
     node = _parse(data, path)
@@ -87,7 +89,9 @@ def read_notebook(path: str | os.PathLike[str]) -> Notebook:
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        raise NotFound(f"No notebook at {str(path)!r}; check the path (it is relative to {os.getcwd()}).") from None
+        raise NotFound(
+            f"No notebook at {str(path)!r}; check the path (it is relative to {os.getcwd()})."
+        ) from None
     except OSError as e:
         raise InvalidInput(f"Cannot read {path}: {e.strerror or e}.") from None
     return notebook_from_bytes(data, str(file.resolve()))
@@ -148,7 +152,8 @@ def declared_parameters(nb: Notebook) -> dict[str, Declared] | None:
 
 
 def non_assignments(nb: Notebook) -> list[str]:
-    """Statements of a Python parameters cell that are not plain assignments (papermill cannot override them)."""
+    """Statements of a Python parameters cell that are not plain assignments (papermill cannot
+    override them)."""
     indexes = parameters_cell_indexes(nb.node)
     if not indexes or nb.language != "python":
         return []
@@ -163,7 +168,11 @@ def non_assignments(nb: Notebook) -> list[str]:
             continue
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # a docstring-like comment
-        odd.append(f"line {stmt.lineno}: {ast.get_source_segment(source, stmt) or type(stmt).__name__}"[:80])
+        odd.append(
+            f"line {stmt.lineno}: {ast.get_source_segment(source, stmt) or type(stmt).__name__}"[
+                :80
+            ]
+        )
     return odd
 
 
@@ -171,7 +180,8 @@ def non_assignments(nb: Notebook) -> list[str]:
 
 
 def strip_widgets(node: Any) -> Any:
-    """Drop saved widget state: it can weigh megabytes and cannot be replayed outside a live kernel."""
+    """Drop saved widget state: it can weigh megabytes and cannot be replayed outside a live
+    kernel."""
     node.metadata.pop("widgets", None)
     return node
 
@@ -203,7 +213,8 @@ class Failure:
 
 
 def find_failure(node: Any) -> Failure | None:
-    """The first cell with an error output (``SystemExit(0)`` is a clean stop), as papermill judges it.
+    """The first cell with an error output (``SystemExit(0)`` is a clean stop), as papermill judges
+    it.
 
     Example:
         >>> find_failure(executed).where  # doctest: +SKIP
@@ -217,15 +228,23 @@ def find_failure(node: Any) -> Failure | None:
                 continue
             if output.get("ename") == "SystemExit" and output.get("evalue") in ("", "0"):
                 continue
-            return Failure(index, cell.get("execution_count"), output.get("ename", "Error"),
-                           plain(output.get("evalue", "")), cell.source)
+            return Failure(
+                index,
+                cell.get("execution_count"),
+                output.get("ename", "Error"),
+                plain(output.get("evalue", "")),
+                cell.source,
+            )
         if cell.get("metadata", {}).get("papermill", {}).get("exception") is True:
-            return Failure(index, cell.get("execution_count"), "CellExecutionError", "", cell.source)
+            return Failure(
+                index, cell.get("execution_count"), "CellExecutionError", "", cell.source
+            )
     return None
 
 
 def last_started_cell(node: Any) -> int | None:
-    """The last cell papermill started: where execution stopped when the kernel died or timed out."""
+    """The last cell papermill started: where execution stopped when the kernel died or timed
+    out."""
     started = None
     for index, cell in enumerate(node.cells):
         if cell.get("metadata", {}).get("papermill", {}).get("start_time"):

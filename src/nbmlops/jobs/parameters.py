@@ -57,8 +57,12 @@ def read_parameter_file(path: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise NotFound(f"No parameter file at {path!r}.") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"Cannot read the parameter file {path}: {getattr(e, 'strerror', None) or e}.") from None
-    return _mapping(parse_value(f"file {path}", text) if text.strip() else {}, f"The parameter file {path}")
+        raise InvalidInput(
+            f"Cannot read the parameter file {path}: {getattr(e, 'strerror', None) or e}."
+        ) from None
+    return _mapping(
+        parse_value(f"file {path}", text) if text.strip() else {}, f"The parameter file {path}"
+    )
 
 
 def parse_yaml_mapping(text: str) -> dict[str, Any]:
@@ -70,12 +74,19 @@ def _mapping(value: Any, what: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InvalidInput(f"{what} must be a YAML mapping of name: value lines, not a {type(value).__name__}.")
+        raise InvalidInput(
+            f"{what} must be a YAML mapping of name: value lines, not a {type(value).__name__}."
+        )
     return {str(k): v for k, v in value.items()}
 
 
-def collect(*, files: Iterable[str] = (), yaml_text: str | None = None,
-            values: Iterable[tuple[str, str]] = (), raw: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
+def collect(
+    *,
+    files: Iterable[str] = (),
+    yaml_text: str | None = None,
+    values: Iterable[tuple[str, str]] = (),
+    raw: Iterable[tuple[str, str]] = (),
+) -> dict[str, Any]:
     """Merge parameters the way papermill does: files, then ``-y``, then ``-p`` / ``-r`` in order.
 
     Example:
@@ -109,7 +120,8 @@ def _plain(name: str, value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(name, v) for k, v in value.items()}
     raise InvalidInput(
-        f"Parameter {name!r} is a {type(value).__name__}; parameters must be numbers, text, booleans, "
+        f"Parameter {name!r} is a {type(value).__name__}; parameters must be numbers, text, "
+        "booleans, "
         "None, lists or mappings of those."
     )
 
@@ -124,32 +136,56 @@ def check(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
     if parameters is None:
         return {}
     if not isinstance(parameters, Mapping):
-        raise InvalidInput(f"Parameters must be a mapping of name to value, not a {type(parameters).__name__}.")
+        raise InvalidInput(
+            f"Parameters must be a mapping of name to value, not a {type(parameters).__name__}."
+        )
     out = {}
     for name, value in parameters.items():
         if not isinstance(name, str) or not name.isidentifier():
-            raise InvalidInput(f"Parameter name {name!r} is not a valid Python name (letters, digits, _).")
+            raise InvalidInput(
+                f"Parameter name {name!r} is not a valid Python name (letters, digits, _)."
+            )
         if name in RESERVED:
-            raise InvalidInput(f"Parameter name {name!r} is reserved by papermill; choose another name.")
+            raise InvalidInput(
+                f"Parameter name {name!r} is reserved by papermill; choose another name."
+            )
         out[name] = _plain(name, value)
     return out
 
 
-def unknown(parameters: Mapping[str, Any], declared: Mapping[str, Declared] | None, notebook: str) -> list[str]:
-    """One warning per parameter the parameters cell does not declare (papermill warns and goes on)."""
+def unknown(
+    parameters: Mapping[str, Any], declared: Mapping[str, Declared] | None, notebook: str
+) -> list[str]:
+    """One warning per parameter the parameters cell does not declare (papermill warns and goes
+    on)."""
     if declared is None:
         return []
     if not declared:
-        return [f"{Path(notebook).name} has no cell tagged 'parameters', so the parameters were injected "
-                "at the top of the notebook."] if parameters else []
+        return (
+            [
+                f"{Path(notebook).name} has no cell tagged 'parameters', so the parameters were "
+                "injected "
+                "at the top of the notebook."
+            ]
+            if parameters
+            else []
+        )
     known = ", ".join(declared) or "none"
-    return [f"Parameter {name!r} is not declared in the parameters cell of {Path(notebook).name} "
-            f"(declared: {known}); it was passed anyway." for name in parameters if name not in declared]
+    return [
+        f"Parameter {name!r} is not declared in the parameters cell of {Path(notebook).name} "
+        f"(declared: {known}); it was passed anyway."
+        for name in parameters
+        if name not in declared
+    ]
 
 
-def effective(parameters: Mapping[str, Any], declared: Mapping[str, Declared] | None) -> dict[str, Any]:
+def effective(
+    parameters: Mapping[str, Any], declared: Mapping[str, Declared] | None
+) -> dict[str, Any]:
     """Defaults that are plain literals, overridden by what was passed: the run's params."""
-    out = {name: d.value for name, d in (declared or {}).items() if d.literal and _storable(d.value)}
+    out = {
+        name: d.value for name, d in (declared or {}).items() if d.literal and _storable(d.value)
+    }
     out.update(parameters)
     return out
 
@@ -170,7 +206,8 @@ def to_json(value: Any) -> str:
 
 
 def pin_data_refs(parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """For each text parameter naming a stored data version (``loans@3``, ``loans@latest``), what it is now.
+    """For each text parameter naming a stored data version (``loans@3``, ``loans@latest``), what it
+    is now.
 
     Text that does not parse as a reference, or names no stored dataset, is an
     ordinary parameter. Returns ``{param: {"ref", "pinned", "digest", "version_id"}}``.
@@ -189,12 +226,18 @@ def pin_data_refs(parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             info = data.resolve(text)
         except (InvalidInput, NotFound):
             continue
-        pinned[name] = {"ref": text, "pinned": f"{info.name}@{info.version}", "digest": info.digest,
-                        "version_id": info.id}
+        pinned[name] = {
+            "ref": text,
+            "pinned": f"{info.name}@{info.version}",
+            "digest": info.digest,
+            "version_id": info.id,
+        }
     return pinned
 
 
-def with_pinned(parameters: Mapping[str, Any], data_refs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def with_pinned(
+    parameters: Mapping[str, Any], data_refs: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     """The parameters with every data reference replaced by the exact version it resolved to."""
     out = dict(parameters)
     for name, ref in data_refs.items():

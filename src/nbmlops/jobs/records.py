@@ -1,4 +1,5 @@
-"""Read jobs back: list them, show one (or a whole sweep), print an executed notebook's log, save it.
+"""Read jobs back: list them, show one (or a whole sweep), print an executed notebook's log, save
+it.
 
 Jobs are runs, so the run filter language works here too
 (``job list --filter "params.C > 0.1"``); runs whose process died are marked
@@ -58,32 +59,84 @@ class JobList(Result):
     def to_frame(self):  # type: ignore[no-untyped-def]
         import pandas as pd  # lazy: start-up time
 
-        return pd.DataFrame([{
-            "id": j.run_id, "name": j.name, "mode": j.mode, "status": j.status, "notebook": j.notebook,
-            "start_time": timestamp(j.start_time), "duration_s": j.duration_s,
-            **{f"params.{k}": v for k, v in j.parameters.items()}, **{f"metrics.{k}": v for k, v in j.metrics.items()},
-            "failed_at": j.where or None, "error": j.error, "output": j.output,
-        } for j in self.jobs])
+        return pd.DataFrame(
+            [
+                {
+                    "id": j.run_id,
+                    "name": j.name,
+                    "mode": j.mode,
+                    "status": j.status,
+                    "notebook": j.notebook,
+                    "start_time": timestamp(j.start_time),
+                    "duration_s": j.duration_s,
+                    **{f"params.{k}": v for k, v in j.parameters.items()},
+                    **{f"metrics.{k}": v for k, v in j.metrics.items()},
+                    "failed_at": j.where or None,
+                    "error": j.error,
+                    "output": j.output,
+                }
+                for j in self.jobs
+            ]
+        )
 
     def blocks(self) -> list[Block]:
         if not self.jobs:
             if self.filter:
                 return [Note(f"No jobs match {self.filter!r} ({self.total} in all).")]
-            return [Note("No jobs yet; run a notebook with `mlops job run notebook.ipynb -p NAME VALUE`.")]
+            return [
+                Note(
+                    "No jobs yet; run a notebook with `mlops job run notebook.ipynb -p NAME VALUE`."
+                )
+            ]
         rows = []
         for j in self.jobs:
             metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(j.metrics.items())[:3])
             failed = (j.error or "") if j.status != "FINISHED" else ""
-            rows.append([j.run_id[:8], j.name, j.mode, status_cell(j.status), timestamp(j.start_time),
-                         fmt_duration(j.duration_s), compact(j.parameters, 40), metrics, failed,
-                         f"{j.output} ({fmt_bytes(j.output_size)})" if j.output else ""])
+            rows.append(
+                [
+                    j.run_id[:8],
+                    j.name,
+                    j.mode,
+                    status_cell(j.status),
+                    timestamp(j.start_time),
+                    fmt_duration(j.duration_s),
+                    compact(j.parameters, 40),
+                    metrics,
+                    failed,
+                    f"{j.output} ({fmt_bytes(j.output_size)})" if j.output else "",
+                ]
+            )
         last = self.offset + len(self.jobs)
-        return [Table(["id", "name", "mode", "status", "started", "duration", "parameters", "metrics", "error",
-                       "output"], rows, footer=f"Jobs {self.offset + 1}-{last} of {self.total}.")]
+        return [
+            Table(
+                [
+                    "id",
+                    "name",
+                    "mode",
+                    "status",
+                    "started",
+                    "duration",
+                    "parameters",
+                    "metrics",
+                    "error",
+                    "output",
+                ],
+                rows,
+                footer=f"Jobs {self.offset + 1}-{last} of {self.total}.",
+            )
+        ]
 
 
-def list_jobs(filter: str | None = None, *, status: str | None = None, mode: str | None = None,
-              sweep: str | None = None, limit: int = 50, offset: int = 0, store: Store | None = None) -> JobList:
+def list_jobs(
+    filter: str | None = None,
+    *,
+    status: str | None = None,
+    mode: str | None = None,
+    sweep: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    store: Store | None = None,
+) -> JobList:
     """Jobs and sweeps, newest first; ``filter`` is the runs filter language.
 
     Example:
@@ -105,8 +158,18 @@ def list_jobs(filter: str | None = None, *, status: str | None = None, mode: str
             condition = and_(condition, jobs.c.sweep_id == resolve_run(conn, sweep).id)
         joined = runs.join(jobs, jobs.c.run_id == runs.c.id)
         total = conn.execute(select(func.count()).select_from(joined).where(condition)).scalar_one()
-        ids = conn.execute(select(runs.c.id).select_from(joined).where(condition)
-                           .order_by(runs.c.start_time.desc()).limit(limit).offset(offset)).scalars().all()
+        ids = (
+            conn.execute(
+                select(runs.c.id)
+                .select_from(joined)
+                .where(condition)
+                .order_by(runs.c.start_time.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            .scalars()
+            .all()
+        )
         found = {j.run_id: j for j in load_jobs(conn, runs.c.id.in_(ids))} if ids else {}
     return JobList([found[i] for i in ids], total, filter, offset)
 
@@ -125,8 +188,13 @@ class JobDetail(Result):
     children: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.job.to_dict(), "failing_source": self.failing_source, "traceback": self.traceback,
-                "checks": self.checks, "children": self.children}
+        return {
+            **self.job.to_dict(),
+            "failing_source": self.failing_source,
+            "traceback": self.traceback,
+            "checks": self.checks,
+            "children": self.children,
+        }
 
     def blocks(self) -> list[Block]:
         out = self.job.blocks()
@@ -140,7 +208,11 @@ class JobDetail(Result):
             out.append(Table(["check", "result", "detail"], rows, title="Validation checks"))
         if self.children:
             rows = [[c["id"][:8], c["name"], status_cell(c["status"])] for c in self.children]
-            out.append(Table(["child run", "name", "status"], rows, title="Runs started inside the notebook"))
+            out.append(
+                Table(
+                    ["child run", "name", "status"], rows, title="Runs started inside the notebook"
+                )
+            )
         return out
 
 
@@ -153,13 +225,19 @@ def _output_node(store: Store, job: JobResult) -> Any | None:
         return None
     import nbformat  # lazy: start-up time
 
-    return nbformat.reads(store.objects.get(job.output_digest, verify=True).decode("utf-8"), as_version=4)
+    return nbformat.reads(
+        store.objects.get(job.output_digest, verify=True).decode("utf-8"), as_version=4
+    )
 
 
 def _traceback(cell: Any) -> str:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return nbk.plain("\n".join(output.get("traceback") or [f"{output.get('ename')}: {output.get('evalue')}"]))
+            return nbk.plain(
+                "\n".join(
+                    output.get("traceback") or [f"{output.get('ename')}: {output.get('evalue')}"]
+                )
+            )
     return ""
 
 
@@ -176,26 +254,38 @@ def get_job(ref: str, *, store: Store | None = None) -> JobDetail | SweepResult:
         row = resolve_run(conn, ref)
         found = load_jobs(conn, runs.c.id == row.id)
         if not found:
-            raise NotFound(f"Run {row.id[:8]} is not a job; `mlops runs show {row.id[:8]}` shows it.")
+            raise NotFound(
+                f"Run {row.id[:8]} is not a job; `mlops runs show {row.id[:8]}` shows it."
+            )
         if found[0].mode == "sweep":
             return load_sweep(conn, found[0])
         checks = conn.execute(select(jobs.c.checks).where(jobs.c.run_id == row.id)).scalar()
-        children = conn.execute(select(runs.c.id, runs.c.name, runs.c.status).where(runs.c.parent_id == row.id)
-                                .order_by(runs.c.start_time)).all()
+        children = conn.execute(
+            select(runs.c.id, runs.c.name, runs.c.status)
+            .where(runs.c.parent_id == row.id)
+            .order_by(runs.c.start_time)
+        ).all()
     job = found[0]
     source = tb = None
     if job.error_cell is not None:
         node = _output_node(store, job)
         if node is not None and job.error_cell < len(node.cells):
             source, tb = node.cells[job.error_cell].source, _traceback(node.cells[job.error_cell])
-    return JobDetail(job, source, tb, json.loads(checks) if checks else None,
-                     [{"id": c.id, "name": c.name, "status": c.status} for c in children])
+    return JobDetail(
+        job,
+        source,
+        tb,
+        json.loads(checks) if checks else None,
+        [{"id": c.id, "name": c.name, "status": c.status} for c in children],
+    )
 
 
 def load_sweep(conn: Any, sweep: JobResult) -> SweepResult:
     """A stored sweep as the same :class:`SweepResult` the sweep returned."""
 
-    spec = json.loads(conn.execute(select(jobs.c.spec).where(jobs.c.run_id == sweep.run_id)).scalar() or "{}")
+    spec = json.loads(
+        conn.execute(select(jobs.c.spec).where(jobs.c.run_id == sweep.run_id)).scalar() or "{}"
+    )
     attempts = load_jobs(conn, jobs.c.sweep_id == sweep.run_id)
     latest: dict[int, JobResult] = {}
     tries: dict[int, list[str]] = {}
@@ -207,9 +297,21 @@ def load_sweep(conn: Any, sweep: JobResult) -> SweepResult:
     for point, job in latest.items():
         job.previous_attempts = tries[point][:-1]
         entries.append(_entry(point, job, keys, job.parameters))
-    return SweepResult(sweep.run_id, sweep.name, sweep.notebook, sweep.status, spec.get("executor", ""), keys,
-                       spec.get("metric"), spec.get("goal", "max"), _rank(entries, spec.get("metric"), spec.get("goal", "max")),
-                       sweep.duration_s, sweep.error, spec.get("seed"), spec.get("points"))
+    return SweepResult(
+        sweep.run_id,
+        sweep.name,
+        sweep.notebook,
+        sweep.status,
+        spec.get("executor", ""),
+        keys,
+        spec.get("metric"),
+        spec.get("goal", "max"),
+        _rank(entries, spec.get("metric"), spec.get("goal", "max")),
+        sweep.duration_s,
+        sweep.error,
+        spec.get("seed"),
+        spec.get("points"),
+    )
 
 
 # ---------------------------------------------------------------- log and output
@@ -226,7 +328,11 @@ class JobLog(Result):
         out: list[Block] = []
         for c in self.cells:
             label = f"In [{c['count']}]" if c["count"] is not None else "In [ ]"
-            out.append(Heading(f"{label} · cell {c['index'] + 1}" + (" · FAILED" if c["failed"] else ""), 4))
+            out.append(
+                Heading(
+                    f"{label} · cell {c['index'] + 1}" + (" · FAILED" if c["failed"] else ""), 4
+                )
+            )
             out.append(_pre(c["source"]))
             if c["output"]:
                 out.append(_pre(c["output"]))
@@ -241,14 +347,21 @@ def _output_text(cell: Any) -> str:
             parts.append(nbk.plain(output.get("text", "")).rstrip("\n"))
         elif kind in ("execute_result", "display_data"):
             data = output.get("data", {})
-            parts.append(nbk.plain(data["text/plain"]) if "text/plain" in data else "[" + ", ".join(data) + "]")
+            parts.append(
+                nbk.plain(data["text/plain"])
+                if "text/plain" in data
+                else "[" + ", ".join(data) + "]"
+            )
         elif kind == "error":
             parts.append(_traceback(cell))
     return "\n".join(p for p in parts if p)
 
 
-def job_log(ref: str, *, cell: int | None = None, errors: bool = False, store: Store | None = None) -> JobLog:
-    """The executed notebook of job ``ref`` as text (one cell, or only the failing one with ``errors``).
+def job_log(
+    ref: str, *, cell: int | None = None, errors: bool = False, store: Store | None = None
+) -> JobLog:
+    """The executed notebook of job ``ref`` as text (one cell, or only the failing one with
+    ``errors``).
 
     Example:
         >>> print(job_log("3f2a", errors=True))  # doctest: +SKIP
@@ -264,22 +377,36 @@ def job_log(ref: str, *, cell: int | None = None, errors: bool = False, store: S
     if node is None:
         raise NotFound(f"Job {row.id[:8]} has no executed notebook (it never started).")
     if cell is not None and not 1 <= cell <= len(node.cells):
-        raise InvalidInput(f"The executed notebook has cells 1 to {len(node.cells)}; there is no cell {cell}.")
+        raise InvalidInput(
+            f"The executed notebook has cells 1 to {len(node.cells)}; there is no cell {cell}."
+        )
     cells = []
     for index, c in enumerate(node.cells):
         if c.get("cell_type") != "code" or (cell is not None and index != cell - 1):
             continue
         if errors and index != job.error_cell:
             continue
-        cells.append({"index": index, "count": c.get("execution_count"), "source": c.source,
-                      "output": _output_text(c), "failed": index == job.error_cell})
+        cells.append(
+            {
+                "index": index,
+                "count": c.get("execution_count"),
+                "source": c.source,
+                "output": _output_text(c),
+                "failed": index == job.error_cell,
+            }
+        )
     if errors and not cells:
-        raise NotFound(f"Job {row.id[:8]} has no failing cell" + (f" ({job.error})." if job.error else "."))
+        raise NotFound(
+            f"Job {row.id[:8]} has no failing cell" + (f" ({job.error})." if job.error else ".")
+        )
     return JobLog(row.id, cells)
 
 
-def save_output(ref: str, out: str, *, snapshot: bool = False, store: Store | None = None) -> Message:
-    """Write job ``ref``'s executed notebook (or, with ``snapshot``, the notebook as it was run) to ``out``.
+def save_output(
+    ref: str, out: str, *, snapshot: bool = False, store: Store | None = None
+) -> Message:
+    """Write job ``ref``'s executed notebook (or, with ``snapshot``, the notebook as it was run) to
+    ``out``.
 
     Example:
         >>> save_output("3f2a", "train.out.ipynb")  # doctest: +SKIP
@@ -292,7 +419,10 @@ def save_output(ref: str, out: str, *, snapshot: bool = False, store: Store | No
         raise NotFound(f"Run {row.id[:8]} is not a job.")
     digest = found[0].notebook_digest if snapshot else found[0].output_digest
     if digest is None:
-        raise NotFound(f"Job {row.id[:8]} has no executed notebook (it never started); --snapshot saves its input.")
+        raise NotFound(
+            f"Job {row.id[:8]} has no executed notebook (it never started); --snapshot saves its "
+            "input."
+        )
     data = store.objects.get(digest, verify=True)
     try:
         with open(out, "wb") as f:
@@ -317,10 +447,19 @@ class NotebookParameters(Result):
     def blocks(self) -> list[Block]:
         head: list[Block] = [Heading(f"Parameters of {os.path.basename(self.notebook)}")]
         if not self.tagged:
-            return [*head, Note("No cell is tagged 'parameters'; papermill would inject values at the top.", "warn")]
+            return [
+                *head,
+                Note(
+                    "No cell is tagged 'parameters'; papermill would inject values at the top.",
+                    "warn",
+                ),
+            ]
         rows = [[p["name"], p["type"], p["default"], p["help"]] for p in self.parameters]
-        return [*head, Table(["parameter", "type", "default", "help"], rows),
-                Fields([("notebook", short_path(self.notebook))])]
+        return [
+            *head,
+            Table(["parameter", "type", "default", "help"], rows),
+            Fields([("notebook", short_path(self.notebook))]),
+        ]
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> NotebookParameters:
@@ -331,6 +470,13 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> NotebookParameters:
     """
     nb = nbk.read_notebook(notebook)
     declared = nbk.declared_parameters(nb) or {}
-    rows = [{"name": d.name, "type": d.type_name if d.type_name != "None" else "", "default": d.source, "help": d.help}
-            for d in declared.values()]
+    rows = [
+        {
+            "name": d.name,
+            "type": d.type_name if d.type_name != "None" else "",
+            "default": d.source,
+            "help": d.help,
+        }
+        for d in declared.values()
+    ]
     return NotebookParameters(nb.path, rows, bool(nbk.parameters_cell_indexes(nb.node)))

@@ -43,7 +43,9 @@ def compact(parameters: dict[str, Any], limit: int = 80) -> str:
         >>> compact({"C": 0.5, "penalty": "l2"})
         'C=0.5, penalty=l2'
     """
-    text = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v!r}" for k, v in parameters.items())
+    text = ", ".join(
+        f"{k}={v}" if isinstance(v, str) else f"{k}={v!r}" for k, v in parameters.items()
+    )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -90,15 +92,23 @@ class JobResult(Result):
         elif self.status == "RUNNING":
             out.append(Note("Still running.", "info"))
         else:
-            out.append(Note(f"{self.status.capitalize()}: {self.error or 'no reason recorded'}", "alert"))
+            out.append(
+                Note(f"{self.status.capitalize()}: {self.error or 'no reason recorded'}", "alert")
+            )
         fields: list[tuple[str, Any]] = [
-            ("run", self.run_id), ("status", status_cell(self.status)), ("notebook", short_path(self.notebook)),
-            ("snapshot", self.notebook_digest[:12]), ("kernel", self.kernel),
+            ("run", self.run_id),
+            ("status", status_cell(self.status)),
+            ("notebook", short_path(self.notebook)),
+            ("snapshot", self.notebook_digest[:12]),
+            ("kernel", self.kernel),
             ("parameters", compact(self.parameters, 400) or "(defaults)"),
-            ("started", timestamp(self.start_time)), ("duration", fmt_duration(self.duration_s)),
+            ("started", timestamp(self.start_time)),
+            ("duration", fmt_duration(self.duration_s)),
         ]
         for param, ref in self.data_refs.items():
-            fields.append((f"data {param}", f"{ref['ref']} → {ref['pinned']} (digest {ref['digest'][:12]})"))
+            fields.append(
+                (f"data {param}", f"{ref['ref']} → {ref['pinned']} (digest {ref['digest'][:12]})")
+            )
         if self.mode != "run":
             fields.append(("mode", self.mode))
         if self.sweep_id:
@@ -107,7 +117,9 @@ class JobResult(Result):
             fields.append(("reproduces", self.reproduces[:8]))
         if self.attempt > 1 or self.previous_attempts:
             earlier = ", ".join(r[:8] for r in self.previous_attempts)
-            fields.append(("attempt", f"{self.attempt}" + (f" (earlier: {earlier})" if earlier else "")))
+            fields.append(
+                ("attempt", f"{self.attempt}" + (f" (earlier: {earlier})" if earlier else ""))
+            )
         if self.validated:
             fields.append(("validated", "yes"))
         if self.output:
@@ -120,9 +132,13 @@ class JobResult(Result):
             out.append(Table(["metric", "value"], rows, title="Metrics"))
         out.extend(Note(w, "warn") for w in self.warnings)
         if self.error_cell is not None:
-            out.append(Note(f"`mlops job log {short} --errors` shows the failing cell and its traceback."))
+            out.append(
+                Note(f"`mlops job log {short} --errors` shows the failing cell and its traceback.")
+            )
         elif self.output:
-            out.append(Note(f"`mlops job output {short} -o out.ipynb` saves the executed notebook."))
+            out.append(
+                Note(f"`mlops job output {short} -o out.ipynb` saves the executed notebook.")
+            )
         return out
 
     @property
@@ -130,7 +146,11 @@ class JobResult(Result):
         """The failing cell as Jupyter shows it: ``In [4]`` (or its position when it never ran)."""
         if self.error_cell is None:
             return ""
-        return f"In [{self.error_count}]" if self.error_count is not None else f"cell {self.error_cell + 1}"
+        return (
+            f"In [{self.error_count}]"
+            if self.error_count is not None
+            else f"cell {self.error_cell + 1}"
+        )
 
 
 def run_metrics(conn: Any, run_ids: list[str]) -> dict[str, dict[str, float]]:
@@ -143,38 +163,82 @@ def run_metrics(conn: Any, run_ids: list[str]) -> dict[str, dict[str, float]]:
 
 
 def _job_rows(conn: Any, condition: Any) -> list[Any]:
-    query = (select(runs, jobs.c.mode, jobs.c.notebook, jobs.c.notebook_digest, jobs.c.kernel, jobs.c.parameters,
-                    jobs.c.data_refs, jobs.c.output_digest, jobs.c.sweep_id, jobs.c.point, jobs.c.attempt,
-                    jobs.c.reproduces, jobs.c.validated, jobs.c.warnings, jobs.c.error_cell, jobs.c.error_count,
-                    jobs.c.error.label("job_error"))
-             .select_from(runs.join(jobs, jobs.c.run_id == runs.c.id)).where(condition))
+    query = (
+        select(
+            runs,
+            jobs.c.mode,
+            jobs.c.notebook,
+            jobs.c.notebook_digest,
+            jobs.c.kernel,
+            jobs.c.parameters,
+            jobs.c.data_refs,
+            jobs.c.output_digest,
+            jobs.c.sweep_id,
+            jobs.c.point,
+            jobs.c.attempt,
+            jobs.c.reproduces,
+            jobs.c.validated,
+            jobs.c.warnings,
+            jobs.c.error_cell,
+            jobs.c.error_count,
+            jobs.c.error.label("job_error"),
+        )
+        .select_from(runs.join(jobs, jobs.c.run_id == runs.c.id))
+        .where(condition)
+    )
     return list(conn.execute(query))
 
 
 def load_jobs(conn: Any, condition: Any) -> list[JobResult]:
-    """Every job matching ``condition`` (a SQLAlchemy condition on runs/jobs), as :class:`JobResult`."""
+    """Every job matching ``condition`` (a SQLAlchemy condition on runs/jobs), as
+    :class:`JobResult`."""
     rows = _job_rows(conn, condition)
     ids = [r.id for r in rows]
     metrics = run_metrics(conn, ids)
-    outputs = {
-        a.run_id: a for a in conn.execute(
-            select(artifacts.c.run_id, artifacts.c.name, artifacts.c.size)
-            .where(artifacts.c.run_id.in_(ids), artifacts.c.name == OUTPUT_ARTIFACT))
-    } if ids else {}
+    outputs = (
+        {
+            a.run_id: a
+            for a in conn.execute(
+                select(artifacts.c.run_id, artifacts.c.name, artifacts.c.size).where(
+                    artifacts.c.run_id.in_(ids), artifacts.c.name == OUTPUT_ARTIFACT
+                )
+            )
+        }
+        if ids
+        else {}
+    )
     out = []
     for r in rows:
         artifact = outputs.get(r.id)
-        out.append(JobResult(
-            run_id=r.id, name=r.name, status=r.status, mode=r.mode, notebook=r.notebook,
-            notebook_digest=r.notebook_digest, kernel=r.kernel, parameters=json.loads(r.parameters),
-            metrics=metrics[r.id], start_time=r.start_time,
-            duration_s=(r.end_time - r.start_time) if r.end_time else None,
-            output=artifact.name if artifact else None, output_size=artifact.size if artifact else None,
-            output_digest=r.output_digest, error=r.error or r.job_error, error_cell=r.error_cell,
-            error_count=r.error_count, attempt=r.attempt, warnings=json.loads(r.warnings),
-            data_refs=json.loads(r.data_refs), validated=bool(r.validated), sweep_id=r.sweep_id, point=r.point,
-            parent_id=r.parent_id, reproduces=r.reproduces,
-        ))
+        out.append(
+            JobResult(
+                run_id=r.id,
+                name=r.name,
+                status=r.status,
+                mode=r.mode,
+                notebook=r.notebook,
+                notebook_digest=r.notebook_digest,
+                kernel=r.kernel,
+                parameters=json.loads(r.parameters),
+                metrics=metrics[r.id],
+                start_time=r.start_time,
+                duration_s=(r.end_time - r.start_time) if r.end_time else None,
+                output=artifact.name if artifact else None,
+                output_size=artifact.size if artifact else None,
+                output_digest=r.output_digest,
+                error=r.error or r.job_error,
+                error_cell=r.error_cell,
+                error_count=r.error_count,
+                attempt=r.attempt,
+                warnings=json.loads(r.warnings),
+                data_refs=json.loads(r.data_refs),
+                validated=bool(r.validated),
+                sweep_id=r.sweep_id,
+                point=r.point,
+                parent_id=r.parent_id,
+                reproduces=r.reproduces,
+            )
+        )
     return out
 
 
@@ -196,4 +260,12 @@ def short_path(path: str) -> str:
         return path
 
 
-__all__ = ["JobResult", "load_job", "load_jobs", "run_metrics", "compact", "short_path", "OUTPUT_ARTIFACT"]
+__all__ = [
+    "JobResult",
+    "load_job",
+    "load_jobs",
+    "run_metrics",
+    "compact",
+    "short_path",
+    "OUTPUT_ARTIFACT",
+]

@@ -97,27 +97,41 @@ def parse_distribution(name: str, text: str | Distribution | Sequence[Any]) -> D
     elif isinstance(text, Sequence) and text:
         kind, parts = str(text[0]), list(text[1:])
     else:
-        raise InvalidInput(f"Give the distribution of {name!r} as text such as 'loguniform:0.01:10'.")
+        raise InvalidInput(
+            f"Give the distribution of {name!r} as text such as 'loguniform:0.01:10'."
+        )
     kind = kind.strip().lower()
     if kind not in KINDS:
-        raise InvalidInput(f"Unknown distribution {kind!r} for {name!r}; use one of {', '.join(KINDS)} "
-                           "(e.g. C=loguniform:0.01:10 or penalty=choice:l1,l2).")
+        raise InvalidInput(
+            f"Unknown distribution {kind!r} for {name!r}; use one of {', '.join(KINDS)} "
+            "(e.g. C=loguniform:0.01:10 or penalty=choice:l1,l2)."
+        )
     if kind == "choice":
-        options = tuple(parse_value(name, p.strip()) if isinstance(p, str) else p for p in parts if str(p).strip())
+        options = tuple(
+            parse_value(name, p.strip()) if isinstance(p, str) else p
+            for p in parts
+            if str(p).strip()
+        )
         if not options:
-            raise InvalidInput(f"choice for {name!r} needs at least one value, such as choice:l1,l2.")
+            raise InvalidInput(
+                f"choice for {name!r} needs at least one value, such as choice:l1,l2."
+            )
         return Distribution(kind, options)
     try:
         low, high = (float(p) for p in parts)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{kind} for {name!r} needs two numbers, such as {kind}:0.01:10.") from None
+        raise InvalidInput(
+            f"{kind} for {name!r} needs two numbers, such as {kind}:0.01:10."
+        ) from None
     if kind == "int":
         if low != int(low) or high != int(high):
             raise InvalidInput(f"int for {name!r} needs whole numbers, such as int:1:10.")
         low, high = int(low), int(high)
     if kind == "normal":
         if not high > 0:
-            raise InvalidInput(f"normal for {name!r} needs a positive standard deviation (normal:MEAN:SD).")
+            raise InvalidInput(
+                f"normal for {name!r} needs a positive standard deviation (normal:MEAN:SD)."
+            )
     elif (kind == "int" and low > high) or (kind != "int" and not low < high):
         raise InvalidInput(f"{kind} for {name!r} needs LOW below HIGH, not {low:g} and {high:g}.")
     if kind == "loguniform" and low <= 0:
@@ -159,10 +173,15 @@ class Space:
         return list(seen)
 
 
-def build(grid: Mapping[str, Sequence[Any]] | None = None, random: Mapping[str, Any] | None = None,
-          samples: int | None = None, seed: int | None = None,
-          points: Sequence[Mapping[str, Any]] | None = None) -> Space:
-    """The sweep's points: the grid's product, ``samples`` random draws (times the grid), or explicit points.
+def build(
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    random: Mapping[str, Any] | None = None,
+    samples: int | None = None,
+    seed: int | None = None,
+    points: Sequence[Mapping[str, Any]] | None = None,
+) -> Space:
+    """The sweep's points: the grid's product, ``samples`` random draws (times the grid), or
+    explicit points.
 
     Example:
         >>> len(build({"C": [0.1, 1.0], "penalty": ["l1", "l2"]}).points)
@@ -176,15 +195,25 @@ def build(grid: Mapping[str, Sequence[Any]] | None = None, random: Mapping[str, 
     lists = {str(k): list(v) for k, v in (grid or {}).items()}
     dists = {str(k): parse_distribution(str(k), v) for k, v in (random or {}).items()}
     if set(lists) & set(dists):
-        raise InvalidInput(f"{sorted(set(lists) & set(dists))[0]!r} is both in the grid and random; choose one.")
-    if dists and (samples is None or isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
-        raise InvalidInput("Random search needs --samples N, a whole number of draws of at least 1.")
+        raise InvalidInput(
+            f"{sorted(set(lists) & set(dists))[0]!r} is both in the grid and random; choose one."
+        )
+    if dists and (
+        samples is None or isinstance(samples, bool) or not isinstance(samples, int) or samples < 1
+    ):
+        raise InvalidInput(
+            "Random search needs --samples N, a whole number of draws of at least 1."
+        )
     if samples is not None and not dists:
         raise InvalidInput("--samples only applies with --random distributions.")
     explicit = [dict(p) for p in points or []]
     if not (lists or dists or explicit):
-        raise InvalidInput("A sweep needs --grid NAME=VALUES or --random NAME=DISTRIBUTION (or explicit points).")
-    grid_points = [dict(zip(lists, combo, strict=True)) for combo in itertools.product(*lists.values())]
+        raise InvalidInput(
+            "A sweep needs --grid NAME=VALUES or --random NAME=DISTRIBUTION (or explicit points)."
+        )
+    grid_points = [
+        dict(zip(lists, combo, strict=True)) for combo in itertools.product(*lists.values())
+    ]
     out = list(explicit)
     if dists:
         seed = secrets.randbits(32) if seed is None else seed
@@ -196,6 +225,13 @@ def build(grid: Mapping[str, Sequence[Any]] | None = None, random: Mapping[str, 
     else:
         out += grid_points
     if len(out) > MAX_POINTS:
-        raise InvalidInput(f"This sweep has {len(out):,} points; the limit is {MAX_POINTS:,}, so narrow the grid.")
-    return Space(out, lists, {k: str(d) for k, d in dists.items()}, samples if dists else None,
-                 seed if dists else None)
+        raise InvalidInput(
+            f"This sweep has {len(out):,} points; the limit is {MAX_POINTS:,}, so narrow the grid."
+        )
+    return Space(
+        out,
+        lists,
+        {k: str(d) for k, d in dists.items()},
+        samples if dists else None,
+        seed if dists else None,
+    )

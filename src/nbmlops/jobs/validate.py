@@ -36,10 +36,24 @@ if TYPE_CHECKING:
 
 COMPARE_MODES = ("tagged", "all", "none")
 CHECK_TAG, IGNORE_TAG = "nbval-check-output", "nbval-ignore-output"
-CHECK_MARK, IGNORE_MARK = re.compile(r"^\s*#\s*NBVAL_CHECK_OUTPUT\s*$", re.M), re.compile(r"^\s*#\s*NBVAL_IGNORE_OUTPUT\s*$", re.M)
+CHECK_MARK, IGNORE_MARK = (
+    re.compile(r"^\s*#\s*NBVAL_CHECK_OUTPUT\s*$", re.M),
+    re.compile(r"^\s*#\s*NBVAL_IGNORE_OUTPUT\s*$", re.M),
+)
 # what nbval leaves out of a comparison (random widget ids, images unless --nbdime, bookkeeping)
-SKIP_KEYS = frozenset({"metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
-                       "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg"})
+SKIP_KEYS = frozenset(
+    {
+        "metadata",
+        "traceback",
+        "prompt_number",
+        "output_type",
+        "name",
+        "execution_count",
+        "application/vnd.jupyter.widget-view+json",
+        "image/png",
+        "image/jpeg",
+    }
+)
 
 
 def _check(name: str, status: str, detail: str) -> dict[str, str]:
@@ -49,41 +63,83 @@ def _check(name: str, status: str, detail: str) -> dict[str, str]:
 def parameters_check(nb: nbk.Notebook) -> list[dict[str, str]]:
     indexes = nbk.parameters_cell_indexes(nb.node)
     if not indexes:
-        return [_check("parameters cell", "FAIL", "No cell is tagged 'parameters'; tag the cell that sets the "
-                       "defaults (JupyterLab: Property Inspector, Cell Tags) so papermill can override them.")]
+        return [
+            _check(
+                "parameters cell",
+                "FAIL",
+                "No cell is tagged 'parameters'; tag the cell that sets the "
+                "defaults (JupyterLab: Property Inspector, Cell Tags) so papermill can override "
+                "them.",
+            )
+        ]
     declared = nbk.declared_parameters(nb)
-    names = ", ".join(declared) if declared else ("none" if declared is not None else f"not inspectable for {nb.language}")
+    names = (
+        ", ".join(declared)
+        if declared
+        else ("none" if declared is not None else f"not inspectable for {nb.language}")
+    )
     out = [_check("parameters cell", "PASS", f"cell {indexes[0] + 1} declares: {names}.")]
     if len(indexes) > 1:
-        out.append(_check("parameters cell", "WARN", f"{len(indexes)} cells are tagged 'parameters'; papermill "
-                          f"injects after the first (cell {indexes[0] + 1}) only."))
+        out.append(
+            _check(
+                "parameters cell",
+                "WARN",
+                f"{len(indexes)} cells are tagged 'parameters'; papermill "
+                f"injects after the first (cell {indexes[0] + 1}) only.",
+            )
+        )
     odd = nbk.non_assignments(nb)
     if odd:
-        out.append(_check("parameters cell", "WARN", "Papermill can only override assignments, and the cell also "
-                          f"holds {len(odd)} other statement(s) ({odd[0]})."))
+        out.append(
+            _check(
+                "parameters cell",
+                "WARN",
+                "Papermill can only override assignments, and the cell also "
+                f"holds {len(odd)} other statement(s) ({odd[0]}).",
+            )
+        )
     return out
 
 
 def execution_order_check(node: Any) -> dict[str, str]:
     """Judge the saved execution counts: out of order is hidden state, gaps are a warning."""
-    code = [(i, c) for i, c in enumerate(node.cells) if c.get("cell_type") == "code" and c.source.strip()]
+    code = [
+        (i, c)
+        for i, c in enumerate(node.cells)
+        if c.get("cell_type") == "code" and c.source.strip()
+    ]
     counted = [(i, c.execution_count) for i, c in code if c.get("execution_count") is not None]
     name = "saved execution order"
     if not counted:
-        return _check(name, "SKIP", "The saved notebook has no execution counts (never run, or cleared).")
+        return _check(
+            name, "SKIP", "The saved notebook has no execution counts (never run, or cleared)."
+        )
     for (i0, n0), (i1, n1) in zip(counted, counted[1:], strict=False):
         if n1 <= n0:
-            return _check(name, "FAIL", f"Cell {i1 + 1} (In [{n1}]) was run before cell {i0 + 1} (In [{n0}]) above it, "
-                          "so the saved outputs depend on out-of-order execution; restart the kernel and run all.")
+            return _check(
+                name,
+                "FAIL",
+                f"Cell {i1 + 1} (In [{n1}]) was run before cell {i0 + 1} (In [{n0}]) above it, "
+                "so the saved outputs depend on out-of-order execution; restart the kernel and "
+                "run all.",
+            )
     first, last = counted[0][0], counted[-1][0]
     skipped = [i for i, c in code if first < i < last and c.get("execution_count") is None]
     if skipped:
-        return _check(name, "WARN", f"Cell {skipped[0] + 1} was not run when the notebook was saved, though cells "
-                      "after it were; restart the kernel and run all.")
+        return _check(
+            name,
+            "WARN",
+            f"Cell {skipped[0] + 1} was not run when the notebook was saved, though cells "
+            "after it were; restart the kernel and run all.",
+        )
     counts = [n for _, n in counted]
     if counts[0] != 1 or counts[-1] - counts[0] != len(counts) - 1:
-        return _check(name, "WARN", f"Execution counts go from In [{counts[0]}] to In [{counts[-1]}] over "
-                      f"{len(counts)} cells: cells were re-run or deleted; restart and run all to be sure.")
+        return _check(
+            name,
+            "WARN",
+            f"Execution counts go from In [{counts[0]}] to In [{counts[-1]}] over "
+            f"{len(counts)} cells: cells were re-run or deleted; restart and run all to be sure.",
+        )
     return _check(name, "PASS", f"{len(counts)} cells ran in order, In [1] to In [{counts[-1]}].")
 
 
@@ -97,7 +153,9 @@ def _flatten(outputs: list[Any]) -> dict[str, list[Any]]:
     flat: dict[str, list[Any]] = {}
     for output in outputs:
         if output.get("output_type") == "stream":
-            streams[output.get("name", "stdout")] = streams.get(output.get("name", "stdout"), "") + nbk.plain(output.get("text", ""))
+            streams[output.get("name", "stdout")] = streams.get(
+                output.get("name", "stdout"), ""
+            ) + nbk.plain(output.get("text", ""))
             continue
         for key, value in output.items():
             if key in SKIP_KEYS:
@@ -134,21 +192,36 @@ def output_check(saved: Any, executed: Any | None, mode: str) -> dict[str, str]:
     for index, cell in enumerate(saved.cells):
         if cell.get("cell_type") != "code" or index >= len(ran):
             continue
-        if (mode == "tagged" and _marked(cell, CHECK_TAG, CHECK_MARK)) or \
-                (mode == "all" and not _marked(cell, IGNORE_TAG, IGNORE_MARK)):
+        if (mode == "tagged" and _marked(cell, CHECK_TAG, CHECK_MARK)) or (
+            mode == "all" and not _marked(cell, IGNORE_TAG, IGNORE_MARK)
+        ):
             chosen.append(index)
     if not chosen:
-        return _check(name, "SKIP", f"No cell is tagged '{CHECK_TAG}' (or marked # NBVAL_CHECK_OUTPUT).")
+        return _check(
+            name, "SKIP", f"No cell is tagged '{CHECK_TAG}' (or marked # NBVAL_CHECK_OUTPUT)."
+        )
     for index in chosen:
-        want, got = _flatten(saved.cells[index].get("outputs", [])), _flatten(ran[index].get("outputs", []))
+        want, got = (
+            _flatten(saved.cells[index].get("outputs", [])),
+            _flatten(ran[index].get("outputs", [])),
+        )
         if set(want) != set(got):
             missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
             what = f"lacks {', '.join(missing)}" if missing else f"also has {', '.join(extra)}"
-            return _check(name, "FAIL", f"Cell {index + 1}'s new output {what} compared with the saved notebook.")
+            return _check(
+                name,
+                "FAIL",
+                f"Cell {index + 1}'s new output {what} compared with the saved notebook.",
+            )
         for key in want:
             if want[key] != got[key]:
-                return _check(name, "FAIL", f"Cell {index + 1} now gives {_clip(got[key][0] if got[key] else '')} for "
-                              f"{key} where the saved notebook has {_clip(want[key][0] if want[key] else '')}.")
+                return _check(
+                    name,
+                    "FAIL",
+                    f"Cell {index + 1} now gives {_clip(got[key][0] if got[key] else '')} for "
+                    f"{key} where the saved notebook has "
+                    f"{_clip(want[key][0] if want[key] else '')}.",
+                )
     return _check(name, "PASS", f"{len(chosen)} compared cell(s) give the saved outputs.")
 
 
@@ -164,25 +237,59 @@ class ValidationResult(Verdict):
 
     @property
     def findings(self) -> list[Finding]:
-        failed = [Finding("check failed", c["check"], c["detail"]) for c in self.checks if c["status"] == "FAIL"]
+        failed = [
+            Finding("check failed", c["check"], c["detail"])
+            for c in self.checks
+            if c["status"] == "FAIL"
+        ]
         if not failed and self.status != "FINISHED":
-            failed.append(Finding("validation run", self.run_id[:8], f"the run {self.status.lower()}"))
+            failed.append(
+                Finding("validation run", self.run_id[:8], f"the run {self.status.lower()}")
+            )
         return failed
 
     def blocks(self) -> list[Block]:
         warned = [c for c in self.checks if c["status"] == "WARN"]
-        verdict = (Note(f"{short_path(self.notebook)} passed validation" + (f" with {len(warned)} warning(s)." if warned else "."), "ok")
-                   if self.passed else Note(f"{short_path(self.notebook)} failed validation: {self.findings[0].detail}", "alert"))
+        verdict = (
+            Note(
+                f"{short_path(self.notebook)} passed validation"
+                + (f" with {len(warned)} warning(s)." if warned else "."),
+                "ok",
+            )
+            if self.passed
+            else Note(
+                f"{short_path(self.notebook)} failed validation: {self.findings[0].detail}", "alert"
+            )
+        )
         tones = {"PASS": "ok", "FAIL": "alert", "WARN": "warn", "SKIP": "info"}
-        checks = [Note(f"{c['check']}: {c['detail']}" if c["status"] != "SKIP" else f"{c['check']} (skipped): {c['detail']}",
-                       tones[c["status"]]) for c in self.checks]
-        return [Heading(f"Validation of {os.path.basename(self.notebook)}"), verdict, *checks,
-                Fields([("run", self.run_id), ("execution", fmt_duration(self.duration_s))])]
+        checks = [
+            Note(
+                f"{c['check']}: {c['detail']}"
+                if c["status"] != "SKIP"
+                else f"{c['check']} (skipped): {c['detail']}",
+                tones[c["status"]],
+            )
+            for c in self.checks
+        ]
+        return [
+            Heading(f"Validation of {os.path.basename(self.notebook)}"),
+            verdict,
+            *checks,
+            Fields([("run", self.run_id), ("execution", fmt_duration(self.duration_s))]),
+        ]
 
 
-def validate(notebook: str | os.PathLike[str] | nbk.Notebook, *, compare: str = "tagged", kernel: str | None = None,
-             timeout: float | None = None, progress: bool = True, store: Store | None = None) -> ValidationResult:
-    """Check that a notebook can run as a job: parameters cell, execution order, a fresh run, outputs.
+def validate(
+    notebook: str | os.PathLike[str] | nbk.Notebook,
+    *,
+    compare: str = "tagged",
+    kernel: str | None = None,
+    timeout: float | None = None,
+    progress: bool = True,
+    store: Store | None = None,
+) -> ValidationResult:
+    """Check that a notebook can run as a job: parameters cell, execution order, a fresh run,
+    outputs.
 
     Example:
         >>> validate("train.ipynb").passed  # doctest: +SKIP
@@ -193,14 +300,31 @@ def validate(notebook: str | os.PathLike[str] | nbk.Notebook, *, compare: str = 
     store = store or open_current()
     nb = notebook if isinstance(notebook, nbk.Notebook) else nbk.read_notebook(notebook)
     static = parameters_check(nb) + [execution_order_check(nb.node)]
-    spec = prepare(nb, None, store=store, name=f"validate {nb.name}", kernel=kernel, timeout=timeout,
-                   mode="validation", progress=progress)
+    spec = prepare(
+        nb,
+        None,
+        store=store,
+        name=f"validate {nb.name}",
+        kernel=kernel,
+        timeout=timeout,
+        mode="validation",
+        progress=progress,
+    )
     checks: list[dict[str, str]] = []
 
     def review(executed: Any, error: str | None) -> tuple[str | None, list[dict[str, str]]]:
-        ran = _check("fresh kernel", "FAIL", f"Running top to bottom with the default parameters failed: {error}") \
-            if error else _check("fresh kernel", "PASS", "Ran top to bottom with the default parameters.")
-        checks.extend([*static, ran, output_check(nb.node, executed if not error else None, compare)])
+        ran = (
+            _check(
+                "fresh kernel",
+                "FAIL",
+                f"Running top to bottom with the default parameters failed: {error}",
+            )
+            if error
+            else _check("fresh kernel", "PASS", "Ran top to bottom with the default parameters.")
+        )
+        checks.extend(
+            [*static, ran, output_check(nb.node, executed if not error else None, compare)]
+        )
         failed = [c for c in checks if c["status"] == "FAIL"]
         return (f"Validation failed: {failed[0]['detail']}" if failed else None), checks
 
@@ -209,18 +333,28 @@ def validate(notebook: str | os.PathLike[str] | nbk.Notebook, *, compare: str = 
 
 
 def require_validation(nb: nbk.Notebook, *, store: Store, kernel: str | None = None) -> str:
-    """The id of a passing validation of this exact notebook content, validating now if there is none."""
+    """The id of a passing validation of this exact notebook content, validating now if there is
+    none."""
     with store.read() as conn:
         found = conn.execute(
-            select(runs.c.id).select_from(runs.join(jobs, jobs.c.run_id == runs.c.id))
-            .where(jobs.c.mode == "validation", jobs.c.notebook_digest == nb.digest, runs.c.status == "FINISHED")
-            .order_by(runs.c.start_time.desc()).limit(1)
+            select(runs.c.id)
+            .select_from(runs.join(jobs, jobs.c.run_id == runs.c.id))
+            .where(
+                jobs.c.mode == "validation",
+                jobs.c.notebook_digest == nb.digest,
+                runs.c.status == "FINISHED",
+            )
+            .order_by(runs.c.start_time.desc())
+            .limit(1)
         ).scalar()
     if found:
         return str(found)
     result = validate(nb, kernel=kernel, progress=False, store=store)
     if not result.passed:
         failed = next(c for c in result.checks if c["status"] == "FAIL")
-        raise GateFailed(f"{os.path.basename(nb.path)} did not pass validation ({failed['detail'].rstrip('.')}); "
-                         f"`mlops job validate {nb.path}` shows every check.")
+        raise GateFailed(
+            f"{os.path.basename(nb.path)} did not pass validation "
+            f"({failed['detail'].rstrip('.')}); "
+            f"`mlops job validate {nb.path}` shows every check."
+        )
     return result.run_id

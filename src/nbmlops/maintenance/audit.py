@@ -46,7 +46,10 @@ def _like(pattern: str) -> str:
 
 
 def _details(payload: dict[str, Any]) -> str:
-    text = ", ".join(f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else v}" for k, v in payload.items())
+    text = ", ".join(
+        f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else v}"
+        for k, v in payload.items()
+    )
     return text if len(text) <= DETAIL_WIDTH else text[: DETAIL_WIDTH - 1] + "…"
 
 
@@ -61,20 +64,52 @@ class AuditLog(Result):
 
     def blocks(self) -> list[Block]:
         if not self.events:
-            where = " matching " + ", ".join(f"{k}={v}" for k, v in self.filters.items()) if self.filters else ""
-            return [Note(f"No audit events{where} ({self.total} in all)." if self.offset == 0
-                         else f"No events past {self.offset}; there are {self.total}.")]
-        rows = [[e["seq"], e["ts"][:19].replace("T", " "), e["user"], e["action"],
-                 f"{e['entity_type']} {e['entity_id'][:12]}", _details(e["payload"])] for e in self.events]
+            where = (
+                " matching " + ", ".join(f"{k}={v}" for k, v in self.filters.items())
+                if self.filters
+                else ""
+            )
+            return [
+                Note(
+                    f"No audit events{where} ({self.total} in all)."
+                    if self.offset == 0
+                    else f"No events past {self.offset}; there are {self.total}."
+                )
+            ]
+        rows = [
+            [
+                e["seq"],
+                e["ts"][:19].replace("T", " "),
+                e["user"],
+                e["action"],
+                f"{e['entity_type']} {e['entity_id'][:12]}",
+                _details(e["payload"]),
+            ]
+            for e in self.events
+        ]
         first, last = self.offset + 1, self.offset + len(self.events)
         more = f"; --offset {last} shows the next page" if last < self.total else ""
-        return [Table(["seq", "time (UTC)", "user", "action", "entity", "details"], rows,
-                      footer=f"Events {first}-{last} of {self.total}, newest first{more}.")]
+        return [
+            Table(
+                ["seq", "time (UTC)", "user", "action", "entity", "details"],
+                rows,
+                footer=f"Events {first}-{last} of {self.total}, newest first{more}.",
+            )
+        ]
 
 
-def audit_log(entity: str | None = None, action: str | None = None, user: str | None = None,
-              since: str | None = None, limit: int = 50, offset: int = 0, *, store: Store | None = None) -> AuditLog:
-    """Audit events, newest first: ``entity`` is ``run`` or ``run:<id prefix>``, ``action`` may use ``*``.
+def audit_log(
+    entity: str | None = None,
+    action: str | None = None,
+    user: str | None = None,
+    since: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    *,
+    store: Store | None = None,
+) -> AuditLog:
+    """Audit events, newest first: ``entity`` is ``run`` or ``run:<id prefix>``, ``action`` may use
+    ``*``.
 
     Example:
         >>> audit_log(entity="run:3f2a", action="run.*", since="2d").to_frame()  # doctest: +SKIP
@@ -85,16 +120,24 @@ def audit_log(entity: str | None = None, action: str | None = None, user: str | 
     if entity is not None:
         m = _ENTITY.match(entity) if isinstance(entity, str) else None
         if m is None:
-            raise InvalidInput(f"{str(entity)[:40]!r} is not an entity filter; write a type such as run, or run:3f2a.")
+            raise InvalidInput(
+                f"{str(entity)[:40]!r} is not an entity filter; write a type such as run, or "
+                "run:3f2a."
+            )
         conditions.append(audit_events.c.entity_type == m[1])
         if m[2]:
             conditions.append(audit_events.c.entity_id.like(_like(m[2]) + "%", escape="\\"))
         filters["entity"] = entity
     if action is not None:
         if not isinstance(action, str) or not _ACTION.match(action):
-            raise InvalidInput(f"{str(action)[:40]!r} is not an action filter; write one such as run.end or run.*.")
-        conditions.append(audit_events.c.action.like(_like(action), escape="\\") if "*" in action
-                          else audit_events.c.action == action)
+            raise InvalidInput(
+                f"{str(action)[:40]!r} is not an action filter; write one such as run.end or run.*."
+            )
+        conditions.append(
+            audit_events.c.action.like(_like(action), escape="\\")
+            if "*" in action
+            else audit_events.c.action == action
+        )
         filters["action"] = action
     if user is not None:
         if not isinstance(user, str) or not user or len(user) > 255:
@@ -102,18 +145,34 @@ def audit_log(entity: str | None = None, action: str | None = None, user: str | 
         conditions.append(audit_events.c.username == user)
         filters["user"] = user
     if since is not None:
-        cutoff = dt.datetime.fromtimestamp(parse_since(since), dt.UTC).isoformat(timespec="microseconds")
+        cutoff = dt.datetime.fromtimestamp(parse_since(since), dt.UTC).isoformat(
+            timespec="microseconds"
+        )
         conditions.append(audit_events.c.ts >= cutoff)  # ISO UTC timestamps sort as text
         filters["since"] = since
     store = store or open_current()
     with store.read() as conn:
-        total = conn.execute(select(func.count()).select_from(audit_events).where(*conditions)).scalar_one()
+        total = conn.execute(
+            select(func.count()).select_from(audit_events).where(*conditions)
+        ).scalar_one()
         rows = conn.execute(
-            select(audit_events).where(*conditions).order_by(audit_events.c.seq.desc()).limit(limit).offset(offset)
+            select(audit_events)
+            .where(*conditions)
+            .order_by(audit_events.c.seq.desc())
+            .limit(limit)
+            .offset(offset)
         ).all()
     events = [
-        {"seq": r.seq, "ts": r.ts, "user": r.username, "action": r.action, "entity_type": r.entity_type,
-         "entity_id": r.entity_id, "payload": _payload(r.payload), "hash": r.hash}
+        {
+            "seq": r.seq,
+            "ts": r.ts,
+            "user": r.username,
+            "action": r.action,
+            "entity_type": r.entity_type,
+            "entity_id": r.entity_id,
+            "payload": _payload(r.payload),
+            "hash": r.hash,
+        }
         for r in rows
     ]
     return AuditLog(events, total, offset, filters)
@@ -147,19 +206,29 @@ class AuditVerdict(Verdict):
     def blocks(self) -> list[Block]:
         if self.passed:
             checked = f"; anchor {self.anchor} matches" if self.anchor else ""
-            note = Note(f"The audit trail is intact: {self.events} events re-hashed and linked{checked}.", "ok")
+            note = Note(
+                f"The audit trail is intact: {self.events} events re-hashed and linked{checked}.",
+                "ok",
+            )
         else:
             note = Note(f"The audit trail was tampered with: {self.reason}.", "alert")
         fields: list[tuple[str, Any]] = [("events checked", self.events)]
         if not self.passed:
             fields.append(("first bad event", self.first_bad))
-        return [note, Fields(fields),
-                Note(f"Head {self.head_seq}:{self.head_hash}; keep it elsewhere and pass it as --anchor to a later "
-                     "verify to prove nothing before it changed.")]
+        return [
+            note,
+            Fields(fields),
+            Note(
+                f"Head {self.head_seq}:{self.head_hash}; keep it elsewhere and pass it as "
+                "--anchor to a later "
+                "verify to prove nothing before it changed."
+            ),
+        ]
 
 
 def verify_audit(anchor: str | None = None, *, store: Store | None = None) -> AuditVerdict:
-    """Re-hash the audit chain and name the first bad event; ``anchor`` (``SEQ:HASH``) must still match.
+    """Re-hash the audit chain and name the first bad event; ``anchor`` (``SEQ:HASH``) must still
+    match.
 
     Example:
         >>> verdict = verify_audit()  # doctest: +SKIP
@@ -170,21 +239,37 @@ def verify_audit(anchor: str | None = None, *, store: Store | None = None) -> Au
     if anchor is not None:
         m = _ANCHOR.match(anchor.strip().lower()) if isinstance(anchor, str) else None
         if m is None:
-            raise InvalidInput(f"{str(anchor)[:80]!r} is not an anchor; pass SEQ:HASH as printed by mlops audit verify.")
+            raise InvalidInput(
+                f"{str(anchor)[:80]!r} is not an anchor; pass SEQ:HASH as printed by mlops audit "
+                "verify."
+            )
         wanted = (int(m[1]), m[2])
     store = store or open_current()
     with store.read() as conn:
         verdict = verify_chain(conn)
-        head_seq, head_hash = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
+        head_seq, head_hash = conn.execute(
+            select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+        ).one()
         first_bad, reason = verdict.first_bad, verdict.reason
         if wanted is not None:
             seq, prefix = wanted
-            stored = conn.execute(select(audit_events.c.hash).where(audit_events.c.seq == seq)).scalar()
+            stored = conn.execute(
+                select(audit_events.c.hash).where(audit_events.c.seq == seq)
+            ).scalar()
             if seq > head_seq and (first_bad is None or head_seq + 1 < first_bad):
-                first_bad, reason = head_seq + 1, f"event {head_seq + 1} and those after it were deleted (the anchor names event {seq})"
-            elif (stored is None or not stored.startswith(prefix)) and (first_bad is None or seq < first_bad):
+                first_bad, reason = (
+                    head_seq + 1,
+                    f"event {head_seq + 1} and those after it were deleted (the anchor names "
+                    f"event {seq})",
+                )
+            elif (stored is None or not stored.startswith(prefix)) and (
+                first_bad is None or seq < first_bad
+            ):
                 lost = "is missing" if stored is None else "has another hash"
-                first_bad, reason = seq, f"anchored event {seq} {lost}: the chain up to it was rewritten"
+                first_bad, reason = (
+                    seq,
+                    f"anchored event {seq} {lost}: the chain up to it was rewritten",
+                )
     return AuditVerdict(verdict.events, first_bad, reason, int(head_seq), head_hash, anchor)
 
 

@@ -68,7 +68,8 @@ def _references(conn: Connection) -> Iterator[_Ref]:
 
 
 def _follow(store: Store, ref: _Ref) -> list[_Ref]:
-    """What an object such as a manifest references in turn; raises MlopsError/ValueError when unreadable."""
+    """What an object such as a manifest references in turn; raises MlopsError/ValueError when
+    unreadable."""
     follow = ref.kind.follower()
     if follow is None:
         return []
@@ -106,6 +107,7 @@ def _progress(total: int, desc: str):  # type: ignore[no-untyped-def]
 
 def _rehash(store: Store, digests: list[str]) -> tuple[set[str], set[str]]:
     """``(corrupt, vanished)`` among ``digests``, re-hashed in parallel."""
+
     def check(digest: str) -> str:
         try:
             return "ok" if store.objects.verify(digest) else "corrupt"
@@ -113,8 +115,10 @@ def _rehash(store: Store, digests: list[str]) -> tuple[set[str], set[str]]:
             return "vanished"  # removed while we looked (a concurrent gc)
 
     corrupt, vanished = set(), set()
-    with ThreadPoolExecutor(max_workers=2 if store.objects.local else 8) as pool, \
-            _progress(len(digests), "re-hashing objects") as bar:
+    with (
+        ThreadPoolExecutor(max_workers=2 if store.objects.local else 8) as pool,
+        _progress(len(digests), "re-hashing objects") as bar,
+    ):
         for digest, verdict in zip(digests, pool.map(check, digests), strict=True):
             if verdict == "corrupt":
                 corrupt.add(digest)
@@ -144,33 +148,72 @@ class FsckReport(Verdict):
 
     @property
     def findings(self) -> list[Finding]:
-        return [Finding(p.problem, p.subject, "; ".join(filter(None, [", ".join(p.affected), p.detail])))
-                for p in self.problems]
+        return [
+            Finding(
+                p.problem, p.subject, "; ".join(filter(None, [", ".join(p.affected), p.detail]))
+            )
+            for p in self.problems
+        ]
 
     def blocks(self) -> list[Block]:
         checked = "re-hashed" if self.rehashed else "listed (not re-hashed: --quick)"
         out: list[Block] = [Heading("Store check (fsck)")]
         if self.passed:
-            out.append(Note(f"No damage: {self.objects} objects {checked}, {sum(self.references.values())} "
-                            f"references resolved, audit chain of {self.audit_events} events intact.", "ok"))
+            out.append(
+                Note(
+                    f"No damage: {self.objects} objects {checked}, {sum(self.references.values())} "
+                    f"references resolved, audit chain of {self.audit_events} events intact.",
+                    "ok",
+                )
+            )
         else:
-            out.append(Note(f"{len(self.problems)} problem(s) found; the table says what each one affects.", "alert"))
-            rows = [[p.problem, p.subject, "; ".join(p.affected[:5]) + (f" and {len(p.affected) - 5} more" if len(p.affected) > 5 else ""),
-                     p.detail] for p in self.problems]
-            out.append(Table(["problem", "object / event", "affects", "detail"], rows, marked_rows=set(range(len(rows)))))
-        out.append(Fields([
-            ("objects", f"{self.objects} ({fmt_bytes(self.bytes)}), {checked}"),
-            *((f"{kind} references", n) for kind, n in self.references.items()),
-            ("unreferenced objects", f"{self.unreferenced} ({fmt_bytes(self.unreferenced_bytes)}), for mlops gc"),
-            ("temporary files", f"{self.temporaries} (in progress or left by killed writers)"),
-            ("audit events", self.audit_events),
-            ("took", fmt_duration(self.seconds)),
-        ]))
+            out.append(
+                Note(
+                    f"{len(self.problems)} problem(s) found; the table says what each one affects.",
+                    "alert",
+                )
+            )
+            rows = [
+                [
+                    p.problem,
+                    p.subject,
+                    "; ".join(p.affected[:5])
+                    + (f" and {len(p.affected) - 5} more" if len(p.affected) > 5 else ""),
+                    p.detail,
+                ]
+                for p in self.problems
+            ]
+            out.append(
+                Table(
+                    ["problem", "object / event", "affects", "detail"],
+                    rows,
+                    marked_rows=set(range(len(rows))),
+                )
+            )
+        out.append(
+            Fields(
+                [
+                    ("objects", f"{self.objects} ({fmt_bytes(self.bytes)}), {checked}"),
+                    *((f"{kind} references", n) for kind, n in self.references.items()),
+                    (
+                        "unreferenced objects",
+                        f"{self.unreferenced} ({fmt_bytes(self.unreferenced_bytes)}), for mlops gc",
+                    ),
+                    (
+                        "temporary files",
+                        f"{self.temporaries} (in progress or left by killed writers)",
+                    ),
+                    ("audit events", self.audit_events),
+                    ("took", fmt_duration(self.seconds)),
+                ]
+            )
+        )
         return out
 
 
 def fsck(*, rehash: bool = True, store: Store | None = None) -> FsckReport:
-    """Re-hash every object and check every reference the metadata makes; problems name what they affect.
+    """Re-hash every object and check every reference the metadata makes; problems name what they
+    affect.
 
     Example:
         >>> report = fsck()  # doctest: +SKIP
@@ -185,7 +228,9 @@ def fsck(*, rehash: bool = True, store: Store | None = None) -> FsckReport:
     found: dict[tuple[str, str], Problem] = {}
 
     def report(problem: str, subject: str, what: str, detail: str = "") -> None:
-        found.setdefault((problem, subject), Problem(problem, subject, [], detail)).affected.append(what)
+        found.setdefault((problem, subject), Problem(problem, subject, [], detail)).affected.append(
+            what
+        )
 
     counts: dict[str, int] = {k.name: 0 for k in REFERENCE_KINDS}
     referenced: set[str] = set()
@@ -199,35 +244,64 @@ def fsck(*, rehash: bool = True, store: Store | None = None) -> FsckReport:
         if ref.digest == UNKNOWN:
             report("unreadable reference", "-", ref.what, "the objects it names are unknown")
         elif not _valid(ref.digest):
-            report("broken reference", ref.digest[:16] or "(empty)", ref.what, "not an object digest")
+            report(
+                "broken reference", ref.digest[:16] or "(empty)", ref.what, "not an object digest"
+            )
         elif ref.kind.target == "package_set":
             if ref.digest in bad_sets:
-                report("corrupt package set", ref.digest[:12], ref.what, "its package list no longer matches its digest")
+                report(
+                    "corrupt package set",
+                    ref.digest[:12],
+                    ref.what,
+                    "its package list no longer matches its digest",
+                )
             elif ref.digest not in good_sets:
                 report("missing package set", ref.digest[:12], ref.what)
         else:
             referenced.add(ref.digest)
-            if ref.digest not in present and not store.objects.exists(ref.digest):  # listed before a concurrent commit?
+            if ref.digest not in present and not store.objects.exists(
+                ref.digest
+            ):  # listed before a concurrent commit?
                 report("missing object", ref.digest[:12], ref.what, "deleted from the object store")
             elif ref.digest in corrupt:
-                report("corrupt object", ref.digest[:12], ref.what, "its bytes no longer match its digest")
+                report(
+                    "corrupt object",
+                    ref.digest[:12],
+                    ref.what,
+                    "its bytes no longer match its digest",
+                )
             else:
                 try:
                     pending.extend(_follow(store, ref))
                 except IntegrityError:
-                    report("corrupt object", ref.digest[:12], ref.what, "its bytes no longer match its digest")
+                    report(
+                        "corrupt object",
+                        ref.digest[:12],
+                        ref.what,
+                        "its bytes no longer match its digest",
+                    )
                 except (MlopsError, ValueError, KeyError, TypeError) as e:
-                    report("unreadable object", ref.digest[:12], ref.what, f"cannot read the {ref.kind.name}: {e}")
+                    report(
+                        "unreadable object",
+                        ref.digest[:12],
+                        ref.what,
+                        f"cannot read the {ref.kind.name}: {e}",
+                    )
     for digest in sorted(corrupt - referenced):
         report("corrupt object", digest[:12], "nothing (unreferenced; mlops gc removes it)")
     if not verdict.passed:
         report("audit chain", f"event {verdict.first_bad}", "the audit trail", verdict.reason)
     orphans = present - referenced
     return FsckReport(
-        objects=len(present), bytes=sum(listing[d][0] for d in present), rehashed=rehash,
-        references={k: n for k, n in counts.items() if n}, problems=list(found.values()),
-        unreferenced=len(orphans), unreferenced_bytes=sum(listing[d][0] for d in orphans),
-        temporaries=len(store.objects.temporaries()), audit_events=verdict.events,
+        objects=len(present),
+        bytes=sum(listing[d][0] for d in present),
+        rehashed=rehash,
+        references={k: n for k, n in counts.items() if n},
+        problems=list(found.values()),
+        unreferenced=len(orphans),
+        unreferenced_bytes=sum(listing[d][0] for d in orphans),
+        temporaries=len(store.objects.temporaries()),
+        audit_events=verdict.events,
         seconds=time.time() - started,
     )
 
@@ -252,21 +326,37 @@ class GcReport(Result):
 
     def blocks(self) -> list[Block]:
         verb = "Would remove" if self.dry_run else "Removed"
-        out: list[Block] = [Note(
-            f"{verb} {len(self.removed)} unreferenced objects ({fmt_bytes(self.removed_bytes)}) and "
-            f"{self.temporaries} stale temporary files.", "info" if self.dry_run else "ok")]
+        out: list[Block] = [
+            Note(
+                f"{verb} {len(self.removed)} unreferenced objects "
+                f"({fmt_bytes(self.removed_bytes)}) and "
+                f"{self.temporaries} stale temporary files.",
+                "info" if self.dry_run else "ok",
+            )
+        ]
         if self.grace_s < 600:
-            out.append(Note(f"A grace period of {fmt_duration(self.grace_s)} is only safe while nothing "
-                            "else writes to this workspace.", "warn"))
+            out.append(
+                Note(
+                    f"A grace period of {fmt_duration(self.grace_s)} is only safe while nothing "
+                    "else writes to this workspace.",
+                    "warn",
+                )
+            )
         if self.removed:
-            rows = [[d[:12], fmt_bytes(size), fmt_duration(age)] for d, size, age in self.removed[:20]]
+            rows = [
+                [d[:12], fmt_bytes(size), fmt_duration(age)] for d, size, age in self.removed[:20]
+            ]
             footer = f"and {len(self.removed) - 20} more" if len(self.removed) > 20 else None
             out.append(Table(["object", "size", "age"], rows, footer=footer))
-        out.append(Fields([
-            ("grace period", fmt_duration(self.grace_s)),
-            ("kept: referenced", self.referenced),
-            ("kept: unreferenced but younger than the grace period", self.kept_young),
-        ]))
+        out.append(
+            Fields(
+                [
+                    ("grace period", fmt_duration(self.grace_s)),
+                    ("kept: referenced", self.referenced),
+                    ("kept: unreferenced but younger than the grace period", self.kept_young),
+                ]
+            )
+        )
         return out
 
 
@@ -277,8 +367,10 @@ def _reachable(store: Store, conn: Connection) -> set[str]:
     while pending:
         ref = pending.pop()
         if ref.digest == UNKNOWN:
-            raise IntegrityError(f"gc stopped before deleting anything: the {ref.what} cannot be read, so the "
-                                 "objects it references are unknown; run `mlops fsck` and repair it first.")
+            raise IntegrityError(
+                f"gc stopped before deleting anything: the {ref.what} cannot be read, so the "
+                "objects it references are unknown; run `mlops fsck` and repair it first."
+            )
         if ref.kind.target != "object" or not _valid(ref.digest) or ref.digest in reached:
             continue
         reached.add(ref.digest)
@@ -286,14 +378,19 @@ def _reachable(store: Store, conn: Connection) -> set[str]:
             pending.extend(_follow(store, ref))
         except (MlopsError, ValueError, KeyError, TypeError) as e:
             raise IntegrityError(
-                f"gc stopped before deleting anything: the {ref.kind.name} {ref.digest[:12]} ({ref.what}) cannot be "
-                f"read ({str(e).rstrip('.')}), so the objects it references are unknown; run `mlops fsck` first."
+                f"gc stopped before deleting anything: the {ref.kind.name} {ref.digest[:12]} "
+                f"({ref.what}) cannot be "
+                f"read ({str(e).rstrip('.')}), so the objects it references are unknown; run "
+                "`mlops fsck` first."
             ) from None
     return reached
 
 
-def gc(*, grace: str | float = DEFAULT_GRACE, dry_run: bool = False, store: Store | None = None) -> GcReport:
-    """Remove unreferenced objects older than ``grace`` (and stale temporary files); ``dry_run`` only lists them.
+def gc(
+    *, grace: str | float = DEFAULT_GRACE, dry_run: bool = False, store: Store | None = None
+) -> GcReport:
+    """Remove unreferenced objects older than ``grace`` (and stale temporary files); ``dry_run``
+    only lists them.
 
     Example:
         >>> gc(grace="1h", dry_run=True).removed  # doctest: +SKIP
@@ -303,7 +400,9 @@ def gc(*, grace: str | float = DEFAULT_GRACE, dry_run: bool = False, store: Stor
     store = store or open_current()
     if store.readonly:
         raise PermissionDenied("This workspace is open read-only; gc cannot remove objects.")
-    listing = list(store.objects.entries())  # listed before the references are read: see the module doc
+    listing = list(
+        store.objects.entries()
+    )  # listed before the references are read: see the module doc
     with store.read() as conn:
         reached = _reachable(store, conn)
     now = time.time()
@@ -316,17 +415,31 @@ def gc(*, grace: str | float = DEFAULT_GRACE, dry_run: bool = False, store: Stor
     else:
         with _progress(len(old), "removing objects") as bar:
             for digest, size, age in old:
-                if store.objects.delete_if_older(digest, cutoff):  # unless a commit freshened it since
+                if store.objects.delete_if_older(
+                    digest, cutoff
+                ):  # unless a commit freshened it since
                     removed.append((digest, size, age))
                 bar.update(1)
-    temporaries = (sum(1 for _, m in store.objects.temporaries() if m < cutoff) if dry_run
-                   else store.objects.delete_stale_temporaries(grace_s))
+    temporaries = (
+        sum(1 for _, m in store.objects.temporaries() if m < cutoff)
+        if dry_run
+        else store.objects.delete_stale_temporaries(grace_s)
+    )
     if removed and not dry_run:
         with store.write() as conn:
-            store.audit(conn, "objects.gc", "objects", "gc", removed=len(removed),
-                        bytes=sum(s for _, s, _ in removed), grace_s=grace_s,
-                        digests=[d for d, _, _ in removed[:GC_EVENT_DIGESTS]])
-    return GcReport(dry_run, grace_s, removed, len(candidates) - len(old), len(reached), temporaries)
+            store.audit(
+                conn,
+                "objects.gc",
+                "objects",
+                "gc",
+                removed=len(removed),
+                bytes=sum(s for _, s, _ in removed),
+                grace_s=grace_s,
+                digests=[d for d, _, _ in removed[:GC_EVENT_DIGESTS]],
+            )
+    return GcReport(
+        dry_run, grace_s, removed, len(candidates) - len(old), len(reached), temporaries
+    )
 
 
 __all__ = ["fsck", "gc", "FsckReport", "GcReport", "Problem"]

@@ -41,7 +41,8 @@ Follow = Callable[[bytes], Iterable[tuple[str, str]]]
 
 @dataclasses.dataclass(frozen=True)
 class ReferenceKind:
-    """One way the metadata names stored content: a name, how to find them, and what they point into.
+    """One way the metadata names stored content: a name, how to find them, and what they point
+    into.
 
     Example:
         >>> kind = column("artifact", artifacts.c.digest, "artifact {name!r} of run {run_id:.8}",
@@ -67,8 +68,14 @@ class ReferenceKind:
         return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
-def column(name: str, digest_column: Column[Any], describe: str, *columns: Column[Any],
-           target: str = "object", follow: str | Follow | None = None) -> ReferenceKind:
+def column(
+    name: str,
+    digest_column: Column[Any],
+    describe: str,
+    *columns: Column[Any],
+    target: str = "object",
+    follow: str | Follow | None = None,
+) -> ReferenceKind:
     """A reference kind for a table column holding digests; ``describe`` formats each row.
 
     Example:
@@ -87,7 +94,9 @@ def column(name: str, digest_column: Column[Any], describe: str, *columns: Colum
 
 def _contexts(conn: Connection) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """``(run id, context)``; ``None`` for a context that is not a JSON object."""
-    for run_id, text in conn.execute(select(runs.c.id, runs.c.context).where(runs.c.context.is_not(None))):
+    for run_id, text in conn.execute(
+        select(runs.c.id, runs.c.context).where(runs.c.context.is_not(None))
+    ):
         try:
             context = json.loads(text)
         except ValueError:
@@ -120,15 +129,34 @@ def _context_package_sets(conn: Connection) -> Iterator[tuple[str, str]]:
 
 
 REFERENCE_KINDS: list[ReferenceKind] = [
-    column("artifact", artifacts.c.digest, "artifact {name!r} of run {run_id:.8}", artifacts.c.name, artifacts.c.run_id),
-    column("evaluation report", evaluations.c.report, "evaluation #{id} ({kind})", evaluations.c.id, evaluations.c.kind),
+    column(
+        "artifact",
+        artifacts.c.digest,
+        "artifact {name!r} of run {run_id:.8}",
+        artifacts.c.name,
+        artifacts.c.run_id,
+    ),
+    column(
+        "evaluation report",
+        evaluations.c.report,
+        "evaluation #{id} ({kind})",
+        evaluations.c.id,
+        evaluations.c.kind,
+    ),
     ReferenceKind("run context", _context_objects),
     ReferenceKind("package set", _context_package_sets, target="package_set"),
     column("model artifact", model_versions.c.artifact, "model version #{id}", model_versions.c.id),
-    column("dataset manifest", dataset_versions.c.manifest, "dataset version #{id}", dataset_versions.c.id,
-           follow="nbmlops.data:manifest_references"),
+    column(
+        "dataset manifest",
+        dataset_versions.c.manifest,
+        "dataset version #{id}",
+        dataset_versions.c.id,
+        follow="nbmlops.data:manifest_references",
+    ),
     column("job notebook", jobs.c.notebook_digest, "notebook of job {run_id:.8}", jobs.c.run_id),
-    column("job output", jobs.c.output_digest, "executed notebook of job {run_id:.8}", jobs.c.run_id),
+    column(
+        "job output", jobs.c.output_digest, "executed notebook of job {run_id:.8}", jobs.c.run_id
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Copy a workspace's whole history to another store: the move from one machine to PostgreSQL and S3.
+"""Copy a workspace's whole history to another store: the move from one machine to PostgreSQL and
+S3.
 
 ``mlops copy --db-url postgresql+psycopg://... --objects-url s3://bucket/prefix``
 migrates the target database to the current schema, copies every object first
@@ -30,7 +31,14 @@ if TYPE_CHECKING:
     from ..store import Store
 
 BATCH_ROWS = 1000
-CONTENT_TABLES = ("runs", "datasets", "models", "evaluations", "monitors", "jobs")  # any row here: not empty
+CONTENT_TABLES = (
+    "runs",
+    "datasets",
+    "models",
+    "evaluations",
+    "monitors",
+    "jobs",
+)  # any row here: not empty
 
 
 @dataclasses.dataclass(repr=False)
@@ -48,16 +56,28 @@ class WorkspaceCopy(Result):
     def blocks(self) -> list[Block]:
         out: list[Block] = [
             Heading("Workspace copied", 2),
-            Fields([("database", self.db_url), ("objects", self.objects_url),
-                    ("rows", sum(self.rows.values())), ("objects copied", f"{self.objects} ({fmt_bytes(self.objects_bytes)})"),
-                    ("took", fmt_duration(self.seconds))]),
+            Fields(
+                [
+                    ("database", self.db_url),
+                    ("objects", self.objects_url),
+                    ("rows", sum(self.rows.values())),
+                    ("objects copied", f"{self.objects} ({fmt_bytes(self.objects_bytes)})"),
+                    ("took", fmt_duration(self.seconds)),
+                ]
+            ),
             Table(["table", "rows"], [[name, count] for name, count in self.rows.items() if count]),
         ]
         if self.switched:
             out.append(Note("This workspace now uses the new store (config.toml updated).", "ok"))
         else:
-            out.append(Note("This workspace still uses its old store; run again with --switch, or set MLOPS_DB_URL "
-                            "and MLOPS_OBJECTS_URL, to use the copy.", "info"))
+            out.append(
+                Note(
+                    "This workspace still uses its old store; run again with --switch, or set "
+                    "MLOPS_DB_URL "
+                    "and MLOPS_OBJECTS_URL, to use the copy.",
+                    "info",
+                )
+            )
         return out
 
 
@@ -70,12 +90,16 @@ def _target_store(store: Store, db_url: str, objects_url: str) -> Store:
 def _check_empty(target: Store) -> None:
     from sqlalchemy import func, select  # lazy: start-up time
 
-
     with target.read() as conn:
         for name in (*CONTENT_TABLES, "audit_events"):
-            if conn.execute(select(func.count()).select_from(meta.metadata.tables[name])).scalar_one():
-                raise Conflict(f"The target database already holds {name}; copy into an empty database so no history "
-                               "is mixed.")
+            if conn.execute(
+                select(func.count()).select_from(meta.metadata.tables[name])
+            ).scalar_one():
+                raise Conflict(
+                    f"The target database already holds {name}; copy into an empty database so "
+                    "no history "
+                    "is mixed."
+                )
 
 
 def _copy_objects(store: Store, target: Store) -> tuple[int, int]:
@@ -102,15 +126,22 @@ def _copy_table(source: Connection, target: Connection, table: SqlTable) -> int:
     own = _self_references(table)
     key = list(table.primary_key.columns)
     rows = [dict(r._mapping) for r in source.execute(select(table).order_by(*key))]
-    # a row may point at a later row of its own table (a parent run): insert without, then set the links
+    # a row may point at a later row of its own table (a parent run): insert without, then set the
+    # links
     for start in range(0, len(rows), BATCH_ROWS):
-        batch = [{**r, **dict.fromkeys(own)} for r in rows[start:start + BATCH_ROWS]]
+        batch = [{**r, **dict.fromkeys(own)} for r in rows[start : start + BATCH_ROWS]]
         target.execute(table.insert(), batch)
     for column in own:
-        linked = [{"_key": r[key[0].name], "_link": r[column]} for r in rows if r[column] is not None]
+        linked = [
+            {"_key": r[key[0].name], "_link": r[column]} for r in rows if r[column] is not None
+        ]
         if linked:
-            target.execute(update(table).where(key[0] == bindparam("_key")).values({column: bindparam("_link")}),
-                           linked)
+            target.execute(
+                update(table)
+                .where(key[0] == bindparam("_key"))
+                .values({column: bindparam("_link")}),
+                linked,
+            )
     return len(rows)
 
 
@@ -119,8 +150,12 @@ def _reset_sequences(target: Connection, table: SqlTable) -> None:
 
     for column in table.primary_key.columns:
         if isinstance(column.type, Integer) and column.autoincrement in (True, "auto"):
-            target.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
-                                f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"))
+            target.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                    f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
+                )
+            )
 
 
 def _switch(store: Store, db_url: str, objects_url: str) -> None:
@@ -131,11 +166,14 @@ def _switch(store: Store, db_url: str, objects_url: str) -> None:
     path.write_text(Config(**raw).dump(), encoding="utf-8")
 
 
-def copy_workspace(db_url: str, objects_url: str, *, switch: bool = False, store: Store | None = None) -> WorkspaceCopy:
+def copy_workspace(
+    db_url: str, objects_url: str, *, switch: bool = False, store: Store | None = None
+) -> WorkspaceCopy:
     """Copy every object and row of this workspace to another database and object store.
 
     Example:
-        >>> copy_workspace("postgresql+psycopg://ml@db/ml", "s3://team-ml/store", switch=True)  # doctest: +SKIP
+        >>> copy_workspace("postgresql+psycopg://ml@db/ml", "s3://team-ml/store",
+        ...                switch=True)  # doctest: +SKIP
     """
 
     for name, value in (("--db-url", db_url), ("--objects-url", objects_url)):
@@ -144,7 +182,9 @@ def copy_workspace(db_url: str, objects_url: str, *, switch: bool = False, store
     store = store or open_current()
     target = _target_store(store, db_url, objects_url)
     if target.db_url == store.db_url:
-        raise InvalidInput("The target database is this workspace's own database; name another one.")
+        raise InvalidInput(
+            "The target database is this workspace's own database; name another one."
+        )
     try:
         return _copy_into(store, target, switch)
     finally:
@@ -154,34 +194,55 @@ def copy_workspace(db_url: str, objects_url: str, *, switch: bool = False, store
 def _copy_into(store: Store, target: Store, switch: bool) -> WorkspaceCopy:
     from sqlalchemy import func, select  # lazy: start-up time
 
-
     _check_empty(target)
     started = time.perf_counter()
     objects, size = _copy_objects(store, target)
     counts: dict[str, int] = {}
     tables = [t for t in meta.metadata.sorted_tables if t.name != "alembic_version"]
     with store.read() as source, target.write() as conn:
-        for table in reversed(tables):  # rows a migration seeds (the audit chain's head) give way to the source's
+        for table in reversed(
+            tables
+        ):  # rows a migration seeds (the audit chain's head) give way to the source's
             conn.execute(table.delete())
         for table in tables:
             counts[table.name] = _copy_table(source, conn, table)
             if target.dialect == "postgresql":
                 _reset_sequences(conn, table)
         # the copied chain goes on in the target: the copy itself is its next event
-        target.audit(conn, "workspace.copy", "workspace", str(store.workspace.root), source_db=redact(store.db_url),
-                     source_objects=redact(store.objects.url), rows=sum(counts.values()), objects=objects)
+        target.audit(
+            conn,
+            "workspace.copy",
+            "workspace",
+            str(store.workspace.root),
+            source_db=redact(store.db_url),
+            source_objects=redact(store.objects.url),
+            rows=sum(counts.values()),
+            objects=objects,
+        )
     counts["audit_events"] += 1
     with target.read() as conn:
-        landed = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
+        landed = {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables
+        }
     if landed != counts:
         lost = next(name for name in counts if landed[name] != counts[name])
-        raise Conflict(f"The copy of {lost} does not match ({landed[lost]} of {counts[lost]} rows); something wrote "
-                       "to the target meanwhile.")
+        raise Conflict(
+            f"The copy of {lost} does not match ({landed[lost]} of {counts[lost]} rows); "
+            "something wrote "
+            "to the target meanwhile."
+        )
     if switch:
         _switch(store, target.workspace.config.db_url, target.workspace.config.objects_url)
         forget_stores()
-    return WorkspaceCopy(redact(target.db_url), redact(target.objects.url), counts, objects, size,
-                         time.perf_counter() - started, switch)
+    return WorkspaceCopy(
+        redact(target.db_url),
+        redact(target.objects.url),
+        counts,
+        objects,
+        size,
+        time.perf_counter() - started,
+        switch,
+    )
 
 
 __all__ = ["WorkspaceCopy", "copy_workspace"]

@@ -44,13 +44,15 @@ def class_name(model: Any) -> str:
 
 
 def flavor_of(model: Any) -> str:
-    """The library a model comes from (``sklearn``, ``xgboost``, ...) or ``python`` for notebook classes."""
+    """The library a model comes from (``sklearn``, ``xgboost``, ...) or ``python`` for notebook
+    classes."""
     root = type(model).__module__.split(".")[0]
     return "python" if root in ("__main__", "builtins") else root
 
 
 def trusted_by_default(type_name: str) -> bool:
-    """Types from scikit-learn, NumPy and SciPy are safe to build; nothing else is without the user's word."""
+    """Types from scikit-learn, NumPy and SciPy are safe to build; nothing else is without the
+    user's word."""
     return type_name.split(".")[0] in TRUSTED_ROOTS
 
 
@@ -91,13 +93,16 @@ def serialize(model: Any) -> Serialized:
     except Exception as e:  # noqa: BLE001 - pickling failures come in many types
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InvalidInput(
-            f"This {type(model).__name__} cannot be stored ({reason}); a model must be picklable, so replace "
+            f"This {type(model).__name__} cannot be stored ({reason}); a model must be "
+            "picklable, so replace "
             "lambdas, open files and classes defined inside functions."
         ) from None
     return Serialized(buffer.getvalue(), JOBLIB, flavor_of(model), class_name(model), [])
 
 
-def deserialize(data: bytes, fmt: str, *, trusted: Sequence[str] = (), what: str = "This model") -> Any:
+def deserialize(
+    data: bytes, fmt: str, *, trusted: Sequence[str] = (), what: str = "This model"
+) -> Any:
     """The model from its bytes; skops files that need types outside the trusted ones are refused.
 
     Only call this on bytes whose digest was checked (the registry does) or on a
@@ -110,18 +115,22 @@ def deserialize(data: bytes, fmt: str, *, trusted: Sequence[str] = (), what: str
         if refused:
             shown = ", ".join(refused[:5]) + (" ..." if len(refused) > 5 else "")
             raise PermissionDenied(
-                f"{what} needs types that are not trusted by default ({shown}); pass trusted=[...] naming them "
+                f"{what} needs types that are not trusted by default ({shown}); pass "
+                "trusted=[...] naming them "
                 "only if you trust whoever stored it."
             )
         return sio.loads(data, trusted=needed)
     if fmt == JOBLIB:
         joblib = require("joblib", package="joblib", extra="sklearn", feature="Loading models")
         return joblib.load(io.BytesIO(data))
-    raise InvalidInput(f"{what} is stored as {fmt!r}, a format this version of nbmlops cannot read.")
+    raise InvalidInput(
+        f"{what} is stored as {fmt!r}, a format this version of nbmlops cannot read."
+    )
 
 
 def read_model_file(path: str, *, trusted: Sequence[str] = ()) -> Any:
-    """A model saved by the user: ``.skops`` (type-checked) or ``.joblib``/``.pkl`` (pickle, the user's own file).
+    """A model saved by the user: ``.skops`` (type-checked) or ``.joblib``/``.pkl`` (pickle, the
+    user's own file).
 
     Example:
         >>> read_model_file("model.skops")  # doctest: +SKIP

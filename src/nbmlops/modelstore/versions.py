@@ -42,8 +42,14 @@ class Loaded:
 
 
 def model_row(conn: Connection, name: str) -> Row:  # type: ignore[type-arg]
-    return row_named(conn, models, name, missing=f"No model is named {name!r}", known="registered models",
-                     none="none is registered yet (model register)")
+    return row_named(
+        conn,
+        models,
+        name,
+        missing=f"No model is named {name!r}",
+        known="registered models",
+        none="none is registered yet (model register)",
+    )
 
 
 def find_version(conn: Connection, ref: str) -> Row:  # type: ignore[type-arg]
@@ -52,25 +58,44 @@ def find_version(conn: Connection, ref: str) -> Row:  # type: ignore[type-arg]
     model = model_row(conn, parsed.name)
     query = select(*VERSION_COLUMNS).join(models, models.c.id == model_versions.c.model_id)
     if parsed.selector == "latest":
-        row = conn.execute(query.where(model_versions.c.model_id == model.id)
-                           .order_by(model_versions.c.version.desc()).limit(1)).first()
+        row = conn.execute(
+            query.where(model_versions.c.model_id == model.id)
+            .order_by(model_versions.c.version.desc())
+            .limit(1)
+        ).first()
         if row is None:
             raise NotFound(f"Model {parsed.name!r} has no versions yet.")
         return row
     if parsed.version is not None:
-        row = conn.execute(query.where(model_versions.c.model_id == model.id,
-                                       model_versions.c.version == parsed.version)).first()
+        row = conn.execute(
+            query.where(
+                model_versions.c.model_id == model.id, model_versions.c.version == parsed.version
+            )
+        ).first()
         if row is None:
-            latest = conn.execute(select(func.max(model_versions.c.version))
-                                  .where(model_versions.c.model_id == model.id)).scalar()
+            latest = conn.execute(
+                select(func.max(model_versions.c.version)).where(
+                    model_versions.c.model_id == model.id
+                )
+            ).scalar()
             have = f"its versions are 1 to {latest}" if latest else "it has no versions yet"
             raise NotFound(f"{parsed.name} has no version {parsed.version}; {have}.")
         return row
-    row = conn.execute(query.join(model_aliases, and_(model_aliases.c.version_id == model_versions.c.id))
-                       .where(model_aliases.c.model_id == model.id, model_aliases.c.alias == parsed.selector)).first()
+    row = conn.execute(
+        query.join(model_aliases, and_(model_aliases.c.version_id == model_versions.c.id)).where(
+            model_aliases.c.model_id == model.id, model_aliases.c.alias == parsed.selector
+        )
+    ).first()
     if row is None:
-        aliases = conn.execute(select(model_aliases.c.alias).where(model_aliases.c.model_id == model.id)
-                               .order_by(model_aliases.c.alias)).scalars().all()
+        aliases = (
+            conn.execute(
+                select(model_aliases.c.alias)
+                .where(model_aliases.c.model_id == model.id)
+                .order_by(model_aliases.c.alias)
+            )
+            .scalars()
+            .all()
+        )
         known = f"its aliases are {', '.join(aliases)}" if aliases else "it has no aliases yet"
         raise NotFound(f"{parsed.name} has no alias {parsed.selector!r}; {known}.")
     return row
@@ -125,7 +150,8 @@ def remember(model: Any, version_id: int, ref: str) -> None:
 
 
 def version_of(model: Any) -> tuple[int, str] | None:
-    """``(version id, ref)`` when ``model`` was registered or loaded in this session and is unchanged since."""
+    """``(version id, ref)`` when ``model`` was registered or loaded in this session and is
+    unchanged since."""
     entry = _known.get(id(model))
     if entry is None or entry[0]() is not model:
         return None
@@ -141,8 +167,11 @@ def artifact_bytes(version_id: int, *, store: Store | None = None) -> tuple[byte
     """The verified artifact bytes and format of a version (by id)."""
     store = store or open_current()
     with store.read() as conn:
-        row = conn.execute(select(*VERSION_COLUMNS).join(models, models.c.id == model_versions.c.model_id)
-                           .where(model_versions.c.id == version_id)).first()
+        row = conn.execute(
+            select(*VERSION_COLUMNS)
+            .join(models, models.c.id == model_versions.c.model_id)
+            .where(model_versions.c.id == version_id)
+        ).first()
     if row is None:
         raise NotFound(f"No model version has id {version_id}.")
     return _verified(store, row), row.format
@@ -153,12 +182,15 @@ def _verified(store: Store, row: Any) -> bytes:
         return store.objects.get(row.artifact, verify=True)
     except IntegrityError:
         raise IntegrityError(
-            f"The artifact of {version_ref(row)} no longer matches its digest (it changed after registration), "
+            f"The artifact of {version_ref(row)} no longer matches its digest (it changed after "
+            "registration), "
             "so it was not loaded."
         ) from None
 
 
-def load_version(ref: str, *, trusted: tuple[str, ...] | list[str] = (), store: Store | None = None) -> Loaded:
+def load_version(
+    ref: str, *, trusted: tuple[str, ...] | list[str] = (), store: Store | None = None
+) -> Loaded:
     """Deserialise a version after checking its digest; the result links back to the version."""
     store = store or open_current()
     with store.read() as conn:
@@ -166,7 +198,9 @@ def load_version(ref: str, *, trusted: tuple[str, ...] | list[str] = (), store: 
     data = _verified(store, row)
     model = formats.deserialize(data, row.format, trusted=trusted, what=version_ref(row))
     remember(model, row.id, version_ref(row))
-    return Loaded(model, version_ref(row), row.id, json.loads(row.signature) if row.signature else None)
+    return Loaded(
+        model, version_ref(row), row.id, json.loads(row.signature) if row.signature else None
+    )
 
 
 def load(ref: str, *, trusted: tuple[str, ...] | list[str] = (), store: Store | None = None) -> Any:
@@ -188,17 +222,35 @@ def save_version(ref: str, out: str, *, store: Store | None = None) -> Message:
     data, fmt = artifact_bytes(row.id, store=store)
     suffix = ".skops" if fmt == "skops" else ".joblib"
     if not out.endswith(suffix):
-        raise InvalidInput(f"{row.name}@{row.version} is stored as {fmt}; name the file with {suffix} so it opens again.")
+        raise InvalidInput(
+            f"{row.name}@{row.version} is stored as {fmt}; name the file with {suffix} so it "
+            "opens again."
+        )
     write_file(out, data)
-    return Message(f"Wrote {row.name}@{row.version} ({fmt}, {len(data):,} bytes, digest verified) to {out}.", "ok")
+    return Message(
+        f"Wrote {row.name}@{row.version} ({fmt}, {len(data):,} bytes, digest verified) to {out}.",
+        "ok",
+    )
 
 
 def signature_of(version_id: int, *, store: Store | None = None) -> dict[str, Any] | None:
     store = store or open_current()
     with store.read() as conn:
-        text = conn.execute(select(model_versions.c.signature).where(model_versions.c.id == version_id)).scalar()
+        text = conn.execute(
+            select(model_versions.c.signature).where(model_versions.c.id == version_id)
+        ).scalar()
     return json.loads(text) if text else None
 
 
-__all__ = ["load", "load_version", "resolve_version", "find_version", "model_row", "version_ref",
-           "version_of", "artifact_bytes", "signature_of", "save_version"]
+__all__ = [
+    "load",
+    "load_version",
+    "resolve_version",
+    "find_version",
+    "model_row",
+    "version_ref",
+    "version_of",
+    "artifact_bytes",
+    "signature_of",
+    "save_version",
+]

@@ -15,7 +15,8 @@ and records it, ``retraining`` holds the policies, ``notify`` the notifiers,
 Example:
     >>> import nbmlops as mo
     >>> mo.monitor.create("churn-prod", reference="loans@3", model="churn@production",
-    ...                   max_drift_share=0.3, minimum={"accuracy": 0.82}, window="7d")  # doctest: +SKIP
+    ...                   max_drift_share=0.3, minimum={"accuracy": 0.82},
+    ...                   window="7d")  # doctest: +SKIP
     >>> mo.monitor.check("churn-prod", batch_2026_11).status  # doctest: +SKIP
     'ALERT'
 """
@@ -25,4 +26,13 @@ from __future__ import annotations
 from .checking import assess, check, status_of
 from .monitors import create, history, list_monitors, set_policy, show
 
-__all__ = ["create", "set_policy", "check", "history", "list_monitors", "show", "assess", "status_of"]
+__all__ = [
+    "create",
+    "set_policy",
+    "check",
+    "history",
+    "list_monitors",
+    "show",
+    "assess",
+    "status_of",
+]

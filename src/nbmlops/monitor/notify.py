@@ -69,7 +69,9 @@ class LogFileNotifier:
         path = self.target(alert)
         path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(alert.to_dict(), sort_keys=True, default=str)
-        with open(path, "a", encoding="utf-8") as f:  # one write of one line: appends from several processes interleave by line
+        with open(
+            path, "a", encoding="utf-8"
+        ) as f:  # one write of one line: appends from several processes interleave by line
             f.write(line + "\n")
         return f"appended to {path}"
 
@@ -78,7 +80,8 @@ BUILT_IN = {"logfile": LogFileNotifier}
 
 
 def available() -> dict[str, Any]:
-    """Every installed notifier by name: the built-in one plus the ``nbmlops.notifiers`` entry points.
+    """Every installed notifier by name: the built-in one plus the ``nbmlops.notifiers`` entry
+    points.
 
     Example:
         >>> "logfile" in available()
@@ -104,8 +107,10 @@ def check_names(names: list[str] | tuple[str, ...] | None) -> list[str] | None:
     known = available()
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise InvalidInput(f"No notifier is called {', '.join(repr(n) for n in unknown)}; installed: "
-                           f"{', '.join(sorted(known))}.")
+        raise InvalidInput(
+            f"No notifier is called {', '.join(repr(n) for n in unknown)}; installed: "
+            f"{', '.join(sorted(known))}."
+        )
     return list(names)
 
 
@@ -125,13 +130,19 @@ def send(alert: Alert, names: list[str] | None = None) -> list[dict[str, Any]]:
     outcomes = []
     for name in names if names is not None else sorted(known):
         if name not in known:
-            outcomes.append({"notifier": name, "status": "failed", "detail": "not installed any more"})
+            outcomes.append(
+                {"notifier": name, "status": "failed", "detail": "not installed any more"}
+            )
             continue
         try:
             notifier = _instance(known[name])
             deliver = getattr(notifier, "notify", notifier)
             detail = deliver(alert)
-            outcomes.append({"notifier": name, "status": "sent", "detail": str(detail or "delivered")})
+            outcomes.append(
+                {"notifier": name, "status": "sent", "detail": str(detail or "delivered")}
+            )
         except Exception as e:  # noqa: BLE001 - a plugin's failure must not lose the recorded alert
-            outcomes.append({"notifier": name, "status": "failed", "detail": f"{type(e).__name__}: {e}"})
+            outcomes.append(
+                {"notifier": name, "status": "failed", "detail": f"{type(e).__name__}: {e}"}
+            )
     return outcomes

@@ -1,4 +1,5 @@
-"""Interactive panels for JupyterLab and Voila (``mo.panels``): runs, live metrics, models, data, drift, bias, jobs.
+"""Interactive panels for JupyterLab and Voila (``mo.panels``): runs, live metrics, models, data,
+drift, bias, jobs.
 
 Each panel is a Result: the live widget where widgets render, the static HTML of
 the Result it stands for elsewhere. Panels call the Python API, never the store.

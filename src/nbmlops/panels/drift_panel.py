@@ -27,11 +27,15 @@ WIDTHS = {"column": 160, "decided by": 150, "drift": 80, "notes": 320, "missing 
 
 
 def open_drift(source: Any, current: Any = None, *, store: Store | None = None) -> DriftReport:
-    """A drift report: a stored evaluation (``12`` or ``"#12"``), or ``source`` compared with ``current``."""
+    """A drift report: a stored evaluation (``12`` or ``"#12"``), or ``source`` compared with
+    ``current``."""
     if current is None:
         report = open_report(source, store=store)
         if not isinstance(report, DriftReport):
-            raise InvalidInput(f"Evaluation {source} is not a drift report; give a drift evaluation or two references.")
+            raise InvalidInput(
+                f"Evaluation {source} is not a drift report; give a drift evaluation or two "
+                "references."
+            )
         return report
 
     return compare(source, current, store=store)
@@ -44,10 +48,21 @@ class DriftPanel(Panel):
         self.report = report
         ordered = report._ordered()
         rows = [{"key": r["column"], "cells": [cell(v) for v in column_row(r)]} for r in ordered]
-        columns = [column(name, kind="status" if name == "drift" else "number" if name in NUMBERS else "text",
-                          sort_key=name, width=WIDTHS.get(name, 110)) for name in COLUMNS]
-        self.table = TableWidget(StaticSource(columns, rows, empty_text="No column could be compared."),
-                                 multi=False, placeholder="find a column", height=min(360, 40 + 26 * len(rows)))
+        columns = [
+            column(
+                name,
+                kind="status" if name == "drift" else "number" if name in NUMBERS else "text",
+                sort_key=name,
+                width=WIDTHS.get(name, 110),
+            )
+            for name in COLUMNS
+        ]
+        self.table = TableWidget(
+            StaticSource(columns, rows, empty_text="No column could be compared."),
+            multi=False,
+            placeholder="find a column",
+            height=min(360, 40 + 26 * len(rows)),
+        )
         self.summary = Messages()
         self.summary.value = render_html([report.verdict(), *report.schema_notes()])
         self.chart = ChartArea()
@@ -70,13 +85,17 @@ class DriftPanel(Panel):
             return
         figure = histograms([result])
         if figure is None:
-            self.chart.say(f"{name} has no histogram (it was not compared: {'; '.join(result['reasons'])}).", "warn")
+            self.chart.say(
+                f"{name} has no histogram (it was not compared: {'; '.join(result['reasons'])}).",
+                "warn",
+            )
             return
         self.chart.show(figure)
 
 
 def drift(source: Any, current: Any = None, *, store: Store | None = None) -> DriftPanel:
-    """Per-column drift of a stored evaluation (``drift(12)``) or of two references (``drift("loans@3", "loans@4")``).
+    """Per-column drift of a stored evaluation (``drift(12)``) or of two references
+    (``drift("loans@3", "loans@4")``).
 
     Example:
         >>> mo.panels.drift("loans@3", new_batch)  # doctest: +SKIP

@@ -40,7 +40,8 @@ class ChartArea(widgets.Output):  # type: ignore[misc]
         import plotly.io as pio  # lazy: start-up time
 
         fig = go.Figure(figure) if isinstance(figure, dict) else figure
-        # the mimetype renderer whatever the process's default (a terminal IPython's default opens a browser)
+        # the mimetype renderer whatever the process's default (a terminal IPython's default opens a
+        # browser)
         bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_plotly_json())
         title = fig.layout.title.text or "chart"
         bundle["text/plain"] = f"<plotly figure: {title}>"
@@ -57,7 +58,10 @@ class _Sentence:
 
     def _repr_html_(self) -> str:
         colour = _TONE_COLOURS.get(self.tone, "#333")
-        return f'<p class="nbm-say nbm-say-{self.tone}" style="color:{colour}">{html.escape(self.text)}</p>'
+        return (
+            f'<p class="nbm-say nbm-say-{self.tone}" '
+            f'style="color:{colour}">{html.escape(self.text)}</p>'
+        )
 
     def __repr__(self) -> str:
         return self.text
@@ -68,10 +72,13 @@ class Messages(widgets.HTML):  # type: ignore[misc]
 
     def say(self, text: str, tone: str = "info") -> None:
         colour = _TONE_COLOURS.get(tone, "#333")
-        self.value = f'<p class="nbm-say nbm-say-{tone}" style="color:{colour}">{html.escape(text)}</p>'
+        self.value = (
+            f'<p class="nbm-say nbm-say-{tone}" style="color:{colour}">{html.escape(text)}</p>'
+        )
 
     def show_result(self, result: Result | list[Block]) -> None:
-        """The tables and sentences of a Result (charts need a ChartArea: an HTML widget runs no script)."""
+        """The tables and sentences of a Result (charts need a ChartArea: an HTML widget runs no
+        script)."""
         blocks = result.blocks() if isinstance(result, Result) else result
         self.value = render_html(b for b in blocks if not isinstance(b, Chart))
 

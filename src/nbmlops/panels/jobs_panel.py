@@ -1,4 +1,5 @@
-"""The jobs panel: running and recent jobs and sweeps with their progress, refreshed while any runs."""
+"""The jobs panel: running and recent jobs and sweeps with their progress, refreshed while any
+runs."""
 
 from __future__ import annotations
 
@@ -36,16 +37,24 @@ def progress(job: JobResult, sweep: SweepResult | None) -> str:
 class JobsPanel(Panel):
     """Jobs newest first; sweeps show their points done; it refreshes itself while a job runs."""
 
-    def __init__(self, limit: int = 100, *, store: Store | None = None, refresh_s: float = REFRESH_S) -> None:
+    def __init__(
+        self, limit: int = 100, *, store: Store | None = None, refresh_s: float = REFRESH_S
+    ) -> None:
         self.limit = limit
         self.store = store or open_current()
         self.refresh_s = refresh_s
-        self.columns = [column("id", width=90), column("name", sort_key="name", width=170),
-                        column("mode", sort_key="mode", width=90),
-                        column("status", kind="status", sort_key="status", width=100),
-                        column("progress", width=170), column("started", sort_key="started", width=160),
-                        column("duration", width=100), column("parameters", width=220),
-                        column("metrics", width=220), column("error", width=300)]
+        self.columns = [
+            column("id", width=90),
+            column("name", sort_key="name", width=170),
+            column("mode", sort_key="mode", width=90),
+            column("status", kind="status", sort_key="status", width=100),
+            column("progress", width=170),
+            column("started", sort_key="started", width=160),
+            column("duration", width=100),
+            column("parameters", width=220),
+            column("metrics", width=220),
+            column("error", width=300),
+        ]
         self.source = StaticSource(self.columns, [], empty_text=NO_JOBS)
         self.table = TableWidget(self.source, multi=False, placeholder="find a job", height=300)
         self.details = Messages()
@@ -56,7 +65,9 @@ class JobsPanel(Panel):
         self._timer: threading.Timer | None = None
         self.jobs: list[JobResult] = []
         self.reload()
-        box = widgets.VBox([widgets.HBox([self.refresh_button, self.note]), self.table, self.details])
+        box = widgets.VBox(
+            [widgets.HBox([self.refresh_button, self.note]), self.table, self.details]
+        )
         box.add_class("nbm-jobs-panel")
         super().__init__(box, list_jobs(limit=20, store=self.store))
 
@@ -68,10 +79,23 @@ class JobsPanel(Panel):
                 found = guarded(self.note, lambda j=job: get_job(j.run_id, store=self.store))
                 sweep = found if isinstance(found, SweepResult) else None
             metrics = ", ".join(f"{k}={fmt(v)}" for k, v in sorted(job.metrics.items())[:3])
-            out.append({"key": job.run_id, "cells": [
-                job.run_id[:8], job.name, job.mode, status(job.status), progress(job, sweep),
-                fmt(timestamp(job.start_time)), fmt_duration(job.duration_s), compact(job.parameters, 60), metrics,
-                (job.error or "") if job.status != "FINISHED" else ""]})
+            out.append(
+                {
+                    "key": job.run_id,
+                    "cells": [
+                        job.run_id[:8],
+                        job.name,
+                        job.mode,
+                        status(job.status),
+                        progress(job, sweep),
+                        fmt(timestamp(job.start_time)),
+                        fmt_duration(job.duration_s),
+                        compact(job.parameters, 60),
+                        metrics,
+                        (job.error or "") if job.status != "FINISHED" else "",
+                    ],
+                }
+            )
         return out
 
     def reload(self) -> None:
@@ -84,8 +108,11 @@ class JobsPanel(Panel):
         self.source.rows = self.rows()
         self.table.refresh()
         running = sum(j.status == "RUNNING" for j in self.jobs)
-        self.note.say(f"{running} running; refreshing every {self.refresh_s:g} s." if running else
-                      f"{len(self.jobs)} recent jobs; nothing running.")
+        self.note.say(
+            f"{running} running; refreshing every {self.refresh_s:g} s."
+            if running
+            else f"{len(self.jobs)} recent jobs; nothing running."
+        )
         if self.table.activated:
             self.show_job()
         if running and self._timer is None:

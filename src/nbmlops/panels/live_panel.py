@@ -35,17 +35,36 @@ def stacked(series: list[tuple[str, list[int], list[float]]], *, title: str) -> 
     n = len(series)
     gap = 0.06
     height = (1 - gap * (n - 1)) / n
-    data, layout = [], {**LAYOUT, "height": 160 + 150 * n, "title": {"text": title}, "showlegend": False,
-                        "xaxis": {"title": {"text": "step"}, "anchor": f"y{n}"}}
+    data, layout = (
+        [],
+        {
+            **LAYOUT,
+            "height": 160 + 150 * n,
+            "title": {"text": title},
+            "showlegend": False,
+            "xaxis": {"title": {"text": "step"}, "anchor": f"y{n}"},
+        },
+    )
     for i, (key, steps, values) in enumerate(series):
         x, y = charts.thin(steps, values)
         axis = "y" if i == 0 else f"y{i + 1}"
-        data.append({"type": "scatter", "mode": "lines+markers" if len(x) < 50 else "lines", "name": key, "x": x,
-                     "y": y, "yaxis": axis, "line": {"color": charts.PALETTE[i % len(charts.PALETTE)], "width": 2},
-                     "hovertemplate": f"{key} step %{{x}}: %{{y:.4g}}<extra></extra>"})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers" if len(x) < 50 else "lines",
+                "name": key,
+                "x": x,
+                "y": y,
+                "yaxis": axis,
+                "line": {"color": charts.PALETTE[i % len(charts.PALETTE)], "width": 2},
+                "hovertemplate": f"{key} step %{{x}}: %{{y:.4g}}<extra></extra>",
+            }
+        )
         top = 1 - i * (height + gap)
-        layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {"domain": [max(0.0, top - height), top],
-                                                          "title": {"text": key}}
+        layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {
+            "domain": [max(0.0, top - height), top],
+            "title": {"text": key},
+        }
     return {"data": data, "layout": layout}
 
 
@@ -68,8 +87,12 @@ class LiveView(Panel):
 
     def blocks(self) -> list[Any]:
 
-        return [Note(f"Live metrics of run {self.run.name} ({self.run.id[:8]}); open the notebook in "
-                     "JupyterLab to see the chart.")]
+        return [
+            Note(
+                f"Live metrics of run {self.run.name} ({self.run.id[:8]}); open the notebook in "
+                "JupyterLab to see the chart."
+            )
+        ]
 
     def update(self) -> None:
         """Redraw if new points were written; stops by itself once the run has ended."""
@@ -81,7 +104,9 @@ class LiveView(Panel):
     def _draw(self) -> bool:
         with self._lock:
             try:
-                found = list_runs(f"attributes.id = '{self.run.id}'", limit=1, columns=[], store=self.run.store)
+                found = list_runs(
+                    f"attributes.id = '{self.run.id}'", limit=1, columns=[], store=self.run.store
+                )
                 if not found.runs:
                     return False
                 keys = sorted(found.runs[0]["metrics"])[:MAX_SERIES]
@@ -99,7 +124,10 @@ class LiveView(Panel):
             self._seen = counts
             self.chart.show(stacked(series, title=f"{self.run.name} · {self.run.id[:8]}"))
             latest = ", ".join(f"{k}={fmt(v[-1])}" for k, _s, v in series if v)
-            self.status.say(f"Live: run {self.run.name} ({self.run.id[:8]}) at {time.strftime('%H:%M:%S')}: {latest}.")
+            self.status.say(
+                f"Live: run {self.run.name} ({self.run.id[:8]}) at {time.strftime('%H:%M:%S')}: "
+                f"{latest}."
+            )
             self.updates += 1
             return True
 
@@ -109,8 +137,10 @@ class LiveView(Panel):
             BUFFER.tick_hooks.remove(self.update)
         self._draw()
         state = self.run.status.lower() if self.run.ended else "stopped following"
-        self.status.say(f"Run {self.run.name} ({self.run.id[:8]}) {state}; the chart shows every point.",
-                        "ok" if state == "finished" else "info")
+        self.status.say(
+            f"Run {self.run.name} ({self.run.id[:8]}) {state}; the chart shows every point.",
+            "ok" if state == "finished" else "info",
+        )
 
 
 def live(run: Run | None = None) -> LiveView:
@@ -124,5 +154,7 @@ def live(run: Run | None = None) -> LiveView:
 
     run = run or active_run()
     if run is None:
-        raise InvalidInput("No run is active; start one with mo.start_run() or use %%mlops run --live.")
+        raise InvalidInput(
+            "No run is active; start one with mo.start_run() or use %%mlops run --live."
+        )
     return LiveView(run)

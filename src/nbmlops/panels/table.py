@@ -1,4 +1,5 @@
-"""The one table widget of every panel: virtualised in the browser, paged, filtered and sorted in Python.
+"""The one table widget of every panel: virtualised in the browser, paged, filtered and sorted in
+Python.
 
 The browser keeps only the rows in view in its DOM and asks for blocks of
 ``block_size`` rows as the user scrolls; a :class:`Source` answers each block.
@@ -33,26 +34,48 @@ class Source(Protocol):
 
     def columns(self, chosen: Sequence[str]) -> list[dict[str, Any]]: ...
 
-    def page(self, filter: str, sort: Sequence[str], chosen: Sequence[str], offset: int,
-             limit: int) -> tuple[int, list[dict[str, Any]]]: ...
+    def page(
+        self, filter: str, sort: Sequence[str], chosen: Sequence[str], offset: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]]: ...
 
 
-def column(key: str, label: str | None = None, *, kind: str = "text", sort_key: str | None = None,
-           width: int = 130) -> dict[str, Any]:
+def column(
+    key: str,
+    label: str | None = None,
+    *,
+    kind: str = "text",
+    sort_key: str | None = None,
+    width: int = 130,
+) -> dict[str, Any]:
     """A column description: ``kind`` is text, number or status; ``sort_key`` makes it sortable."""
     return {"key": key, "label": label or key, "kind": kind, "sort_key": sort_key, "width": width}
 
 
-TONES = {"FINISHED": "ok", "OK": "ok", "PASS": "ok", "APPROVED": "ok", "DRIFT": "alert", "FAILED": "alert",
-         "FAIL": "alert", "ALERT": "alert", "REFUSED": "alert", "REJECTED": "alert", "RUNNING": "info",
-         "PENDING": "warn", "WARN": "warn", "KILLED": "warn"}
+TONES = {
+    "FINISHED": "ok",
+    "OK": "ok",
+    "PASS": "ok",
+    "APPROVED": "ok",
+    "DRIFT": "alert",
+    "FAILED": "alert",
+    "FAIL": "alert",
+    "ALERT": "alert",
+    "REFUSED": "alert",
+    "REJECTED": "alert",
+    "RUNNING": "info",
+    "PENDING": "warn",
+    "WARN": "warn",
+    "KILLED": "warn",
+}
 
 
 def cell(value: Any) -> Any:
     """A value as the browser shows it: numbers stay numbers, statuses carry their colour."""
     if isinstance(value, Html):
         text = value.text
-        return {"text": text, "tone": TONES.get(text.upper(), "")} if text.upper() in TONES else text
+        return (
+            {"text": text, "tone": TONES.get(text.upper(), "")} if text.upper() in TONES else text
+        )
     if isinstance(value, float) and not math.isfinite(value):
         return fmt(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -69,7 +92,8 @@ class TableWidget(anywidget.AnyWidget):  # type: ignore[misc]
     """A virtualised, server-paged table over a :class:`Source`.
 
     Example:
-        >>> table = TableWidget(StaticSource([column("a")], [{"key": "1", "cells": [1]}]))  # doctest: +SKIP
+        >>> table = TableWidget(StaticSource([column("a")], [{"key": "1",
+        ...                     "cells": [1]}]))  # doctest: +SKIP
         >>> table.fetch(0, 10)  # doctest: +SKIP
     """
 
@@ -98,7 +122,11 @@ class TableWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def __init__(self, source: Source, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source = source
-        self._applied: tuple[str, list[str], list[str]] = ("", [], [])  # the last filter, sort, columns that worked
+        self._applied: tuple[str, list[str], list[str]] = (
+            "",
+            [],
+            [],
+        )  # the last filter, sort, columns that worked
         self.optional_columns = list(source.optional)
         if not self.chosen:
             self.chosen = list(source.default_chosen)
@@ -109,11 +137,14 @@ class TableWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def fetch(self, offset: int, limit: int) -> list[dict[str, Any]]:
         """Rows ``offset`` to ``offset + limit`` under the current filter and sort."""
         filter_text, sort, chosen = self._applied
-        _, rows = self.source.page(filter_text, sort, chosen, max(0, int(offset)), max(1, min(int(limit), 1000)))
+        _, rows = self.source.page(
+            filter_text, sort, chosen, max(0, int(offset)), max(1, min(int(limit), 1000))
+        )
         return rows
 
     def refresh(self) -> None:
-        """Recount and resend the first block (after a filter, sort or column change, or new data)."""
+        """Recount and resend the first block (after a filter, sort or column change, or new
+        data)."""
         wanted = (self.filter_text, list(self.sort), list(self.chosen))
         try:
             total, rows = self.source.page(*wanted, 0, self.block_size)
@@ -130,7 +161,9 @@ class TableWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self.empty_text = self.source.empty_text
             self.generation += 1
             keys = {r["key"] for r in rows}
-            if self.selected and total <= len(rows):  # everything is on the first page: drop vanished keys
+            if self.selected and total <= len(
+                rows
+            ):  # everything is on the first page: drop vanished keys
                 self.selected = [k for k in self.selected if k in keys]
 
     def _changed(self, _change: dict[str, Any]) -> None:
@@ -149,7 +182,8 @@ class TableWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
 
 class StaticSource:
-    """Rows held in memory (model versions, drift columns, jobs): filtered by text, sorted in Python.
+    """Rows held in memory (model versions, drift columns, jobs): filtered by text, sorted in
+    Python.
 
     Example:
         >>> src = StaticSource([column("name", sort_key="name")], [{"key": "a", "cells": ["a"]}])
@@ -157,8 +191,13 @@ class StaticSource:
         1
     """
 
-    def __init__(self, columns: list[dict[str, Any]], rows: list[dict[str, Any]], *,
-                 empty_text: str = "Nothing to show.") -> None:
+    def __init__(
+        self,
+        columns: list[dict[str, Any]],
+        rows: list[dict[str, Any]],
+        *,
+        empty_text: str = "Nothing to show.",
+    ) -> None:
         self._columns = columns
         self.rows = rows
         self.optional: list[str] = []
@@ -172,8 +211,9 @@ class StaticSource:
         """New content (the table shows it after its ``refresh()``)."""
         self._columns, self.rows = columns, rows
 
-    def page(self, filter: str, sort: Sequence[str], chosen: Sequence[str], offset: int,
-             limit: int) -> tuple[int, list[dict[str, Any]]]:
+    def page(
+        self, filter: str, sort: Sequence[str], chosen: Sequence[str], offset: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]]:
         rows = self.rows
         needle = filter.strip().lower()
         if needle:
@@ -183,7 +223,7 @@ class StaticSource:
             index = next((i for i, c in enumerate(self._columns) if c["sort_key"] == key), None)
             if index is not None:
                 rows = sorted(rows, key=_sort_key(index), reverse=sort[0].startswith("-"))
-        return len(rows), rows[offset:offset + limit]
+        return len(rows), rows[offset : offset + limit]
 
 
 def _text(value: Any) -> str:
@@ -197,4 +237,5 @@ def _sort_key(index: int) -> Callable[[dict[str, Any]], tuple[int, Any]]:
             return (0, value) if math.isfinite(value) else (2, 0)
         text = _text(value)
         return (1, text.lower()) if text else (2, "")
+
     return key

@@ -26,8 +26,14 @@ from ..verdict import Finding, Verdict
 if TYPE_CHECKING:
     from ..store import Store
 
-OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
-             "!=": operator.ne}
+OPERATORS = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 SOURCES = ("metrics", "bias", "perf", "slices")
 HINTS = {"bias": "evaluate bias", "perf": "evaluate perf", "slices": "evaluate slices"}
 _GATE = re.compile(r"^\s*([A-Za-z_][\w.\-@]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
@@ -67,14 +73,16 @@ def parse_gate(text: str) -> Gate:
             threshold = None
     if match is None or threshold is None or not math.isfinite(threshold):
         raise InvalidInput(
-            f"The gate {text!r} is not understood; write metric, operator, number, e.g. accuracy>=0.85 "
+            f"The gate {text!r} is not understood; write metric, operator, number, e.g. "
+            "accuracy>=0.85 "
             f"(operators: {', '.join(OPERATORS)})."
         )
     return Gate(match.group(1), match.group(2), threshold)
 
 
 def facts(version: Any, store: Store) -> dict[str, dict[str, tuple[Any, str]]]:
-    """Numbers stored for a version, by source: run metrics and the latest evaluation of each kind."""
+    """Numbers stored for a version, by source: run metrics and the latest evaluation of each
+    kind."""
     found: dict[str, dict[str, tuple[Any, str]]] = {s: {} for s in SOURCES}
     found["model"] = {"size_bytes": (version.size, "artifact")}
     for key, value in json.loads(version.metrics).items():
@@ -112,19 +120,43 @@ def evaluate_gates(version: Any, gates: list[str], store: Store) -> list[dict[st
         found = lookup(gate, known)
         if found is None:
             source = gate.metric.partition(".")[0] if "." in gate.metric else None
-            hint = HINTS.get(source or "", "evaluate bias, perf or slices, or log it in the source run")
-            results.append({"gate": gate.text, "value": None, "source": "", "passed": False,
-                            "reason": f"no stored value for {gate.metric}; run {hint} for {version.name}@{version.version}"})
+            hint = HINTS.get(
+                source or "", "evaluate bias, perf or slices, or log it in the source run"
+            )
+            results.append(
+                {
+                    "gate": gate.text,
+                    "value": None,
+                    "source": "",
+                    "passed": False,
+                    "reason": f"no stored value for {gate.metric}; run {hint} for "
+                    f"{version.name}@{version.version}",
+                }
+            )
             continue
         value, source = found
         number = _number(value)
         if number is None:
-            results.append({"gate": gate.text, "value": value, "source": source, "passed": False,
-                            "reason": f"{gate.metric} is {fmt(value)}, not a number"})
+            results.append(
+                {
+                    "gate": gate.text,
+                    "value": value,
+                    "source": source,
+                    "passed": False,
+                    "reason": f"{gate.metric} is {fmt(value)}, not a number",
+                }
+            )
             continue
         ok = gate.holds(number)
-        results.append({"gate": gate.text, "value": number, "source": source, "passed": ok,
-                        "reason": "" if ok else f"{gate.metric} is {fmt(number)}"})
+        results.append(
+            {
+                "gate": gate.text,
+                "value": number,
+                "source": source,
+                "passed": ok,
+                "reason": "" if ok else f"{gate.metric} is {fmt(number)}",
+            }
+        )
     return results
 
 
@@ -140,7 +172,9 @@ class GateReport(Verdict, Report):
 
     @property
     def findings(self) -> list[Finding]:
-        return [Finding("gate failed", r["gate"], r["reason"]) for r in self.results if not r["passed"]]
+        return [
+            Finding("gate failed", r["gate"], r["reason"]) for r in self.results if not r["passed"]
+        ]
 
     @property
     def failures(self) -> list[dict[str, Any]]:
@@ -148,8 +182,11 @@ class GateReport(Verdict, Report):
 
     @property
     def summary(self) -> dict[str, Any]:
-        return {"gates": len(self.results), "failed": len(self.failures),
-                "failing": [r["gate"] for r in self.failures]}
+        return {
+            "gates": len(self.results),
+            "failed": len(self.failures),
+            "failing": [r["gate"] for r in self.failures],
+        }
 
     def sentence(self) -> str:
         """``'2 of 3 gates fail: p95_latency_ms<=20 (p95_latency_ms is 34.2), ...'``."""
@@ -162,10 +199,20 @@ class GateReport(Verdict, Report):
 
     def blocks(self) -> list[Block]:
         target = f" → {self.alias}" if self.alias else ""
-        out: list[Block] = [Heading(f"Gates for {self.ref}{target}"), Note(self.sentence(), "ok" if self.passed else "alert")]
-        rows = [[r["gate"], r["value"], r["source"], status_cell("PASS" if r["passed"] else "FAIL")]
-                for r in self.results]
+        out: list[Block] = [
+            Heading(f"Gates for {self.ref}{target}"),
+            Note(self.sentence(), "ok" if self.passed else "alert"),
+        ]
+        rows = [
+            [r["gate"], r["value"], r["source"], status_cell("PASS" if r["passed"] else "FAIL")]
+            for r in self.results
+        ]
         if rows:
-            out.append(Table(["gate", "value", "from", "result"], rows,
-                             marked_rows={i for i, r in enumerate(self.results) if not r["passed"]}))
+            out.append(
+                Table(
+                    ["gate", "value", "from", "result"],
+                    rows,
+                    marked_rows={i for i, r in enumerate(self.results) if not r["passed"]},
+                )
+            )
         return out

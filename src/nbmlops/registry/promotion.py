@@ -32,26 +32,38 @@ if TYPE_CHECKING:
     from ..store import Store
 
 
-def gate(name: str, *, require: Sequence[str] = (), approval: bool | None = None, clear: bool = False,
-         store: Store | None = None) -> Message:
-    """Set the gates a version of ``name`` must pass to be promoted, and whether a second person must approve.
+def gate(
+    name: str,
+    *,
+    require: Sequence[str] = (),
+    approval: bool | None = None,
+    clear: bool = False,
+    store: Store | None = None,
+) -> Message:
+    """Set the gates a version of ``name`` must pass to be promoted, and whether a second person
+    must approve.
 
     ``require`` replaces the gate set; ``clear=True`` removes it; with neither, the
     current set is shown.
 
     Example:
-        >>> mo.models.gate("churn", require=["accuracy>=0.85", "p95_latency_ms<=20"], approval=True)  # doctest: +SKIP
+        >>> mo.models.gate("churn", require=["accuracy>=0.85", "p95_latency_ms<=20"],
+        ...                approval=True)  # doctest: +SKIP
     """
     check_name(name, "model")
     if isinstance(require, str):
         require = [require]
-    parsed = [parse_gate(text).text for text in require]  # refuse a bad gate before writing anything
+    parsed = [
+        parse_gate(text).text for text in require
+    ]  # refuse a bad gate before writing anything
     store = store or open_current()
     if not parsed and approval is None and not clear:
         with store.read() as conn:
             model = model_row(conn, name)
-        return Message(f"Gates of {name}: {', '.join(json.loads(model.gates)) or 'none'}; approval "
-                       f"{'required' if model.requires_approval else 'not required'}.")
+        return Message(
+            f"Gates of {name}: {', '.join(json.loads(model.gates)) or 'none'}; approval "
+            f"{'required' if model.requires_approval else 'not required'}."
+        )
     with store.write() as conn:
         model = model_row(conn, name)
         values: dict[str, Any] = {}
@@ -64,12 +76,18 @@ def gate(name: str, *, require: Sequence[str] = (), approval: bool | None = None
         needs = bool(approval) if approval is not None else bool(model.requires_approval)
         store.audit(conn, "model.gates", "model", name, gates=gates, requires_approval=needs)
     shown = ", ".join(gates) if gates else "none"
-    return Message(f"Gates of {name}: {shown}; approval {'required' if needs else 'not required'}.", "ok",
-                   [("gates", shown), ("approval", "required" if needs else "not required")])
+    return Message(
+        f"Gates of {name}: {shown}; approval {'required' if needs else 'not required'}.",
+        "ok",
+        [("gates", shown), ("approval", "required" if needs else "not required")],
+    )
 
 
-def check_gates(ref: str, *, alias: str | None = None, record: bool = True, store: Store | None = None) -> GateReport:
-    """Check the model's gates against what is stored for the version ``ref`` (recorded as an evaluation).
+def check_gates(
+    ref: str, *, alias: str | None = None, record: bool = True, store: Store | None = None
+) -> GateReport:
+    """Check the model's gates against what is stored for the version ``ref`` (recorded as an
+    evaluation).
 
     Example:
         >>> mo.models.check_gates("churn@3").passed  # doctest: +SKIP
@@ -78,31 +96,76 @@ def check_gates(ref: str, *, alias: str | None = None, record: bool = True, stor
     store = store or open_current()
     with store.read() as conn:
         row = find_version(conn, ref)
-        gates = json.loads(conn.execute(select(models.c.gates).where(models.c.id == row.model_id)).scalar_one())
-    report = GateReport(version_ref(row), alias, evaluate_gates(row, gates, store),
-                        subject={"model": version_ref(row), "model_ref": version_ref(row), "alias": alias})
+        gates = json.loads(
+            conn.execute(select(models.c.gates).where(models.c.id == row.model_id)).scalar_one()
+        )
+    report = GateReport(
+        version_ref(row),
+        alias,
+        evaluate_gates(row, gates, store),
+        subject={"model": version_ref(row), "model_ref": version_ref(row), "alias": alias},
+    )
     if record and gates:
-        report.evaluation_id = record_evaluation("gates", subject=report.subject or {}, summary=report.summary,
-                                                 report=dataclasses.asdict(report), passed=report.passed,
-                                                 model_version_id=row.id, store=store)
+        report.evaluation_id = record_evaluation(
+            "gates",
+            subject=report.subject or {},
+            summary=report.summary,
+            report=dataclasses.asdict(report),
+            passed=report.passed,
+            model_version_id=row.id,
+            store=store,
+        )
     return report
 
 
-def _transition(conn: Connection, store: Store, row: Any, alias: str, action: str, status: str, *,
-                note: str = "", request_id: int | None = None, evaluation_id: int | None = None) -> int:
-    tid = conn.execute(insert(model_transitions).values(
-        version_id=row.id, alias=alias, action=action, status=status, request_id=request_id,
-        evaluation_id=evaluation_id, username=store.user, at=time.time(), note=note,
-    ).returning(model_transitions.c.id)).scalar_one()
-    store.audit(conn, f"model.{action}", "model_version", version_ref(row), alias=alias, status=status,
-                request_id=request_id, evaluation_id=evaluation_id, note=note)
+def _transition(
+    conn: Connection,
+    store: Store,
+    row: Any,
+    alias: str,
+    action: str,
+    status: str,
+    *,
+    note: str = "",
+    request_id: int | None = None,
+    evaluation_id: int | None = None,
+) -> int:
+    tid = conn.execute(
+        insert(model_transitions)
+        .values(
+            version_id=row.id,
+            alias=alias,
+            action=action,
+            status=status,
+            request_id=request_id,
+            evaluation_id=evaluation_id,
+            username=store.user,
+            at=time.time(),
+            note=note,
+        )
+        .returning(model_transitions.c.id)
+    ).scalar_one()
+    store.audit(
+        conn,
+        f"model.{action}",
+        "model_version",
+        version_ref(row),
+        alias=alias,
+        status=status,
+        request_id=request_id,
+        evaluation_id=evaluation_id,
+        note=note,
+    )
     return int(tid)
 
 
 def _pending(conn: Connection, version_id: int, alias: str, *, lock: bool = False) -> Any:
     query = select(model_transitions).where(
-        model_transitions.c.version_id == version_id, model_transitions.c.alias == alias,
-        model_transitions.c.action == "request", model_transitions.c.status == "pending")
+        model_transitions.c.version_id == version_id,
+        model_transitions.c.alias == alias,
+        model_transitions.c.action == "request",
+        model_transitions.c.status == "pending",
+    )
     return conn.execute(query.with_for_update() if lock else query).first()
 
 
@@ -110,7 +173,8 @@ def awaiting_approval(conn: Connection, ref: str, alias: str) -> bool:
     """Whether the promotion of version ``ref`` to ``alias`` awaits a decision.
 
     Example:
-        >>> with store.read() as conn: awaiting_approval(conn, "churn@4", "production")  # doctest: +SKIP
+        >>> with store.read() as conn: awaiting_approval(conn, "churn@4",
+        ...                                              "production")  # doctest: +SKIP
         True
     """
     return _pending(conn, find_version(conn, ref).id, alias) is not None
@@ -119,11 +183,16 @@ def awaiting_approval(conn: Connection, ref: str, alias: str) -> bool:
 def _gate_failure(ref: str, alias: str, report: GateReport, when: str) -> GateFailed:
     first = report.failures[0]
     more = f" (and {len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
-    return GateFailed(f"{ref} was not {when} {alias}: gate {first['gate']} failed, {first['reason']}{more}.")
+    return GateFailed(
+        f"{ref} was not {when} {alias}: gate {first['gate']} failed, {first['reason']}{more}."
+    )
 
 
-def promote(ref: str, *, to: str, note: str = "", approval: bool | None = None, store: Store | None = None) -> Message:
-    """Move alias ``to`` to the version ``ref`` if its gates pass (or ask for approval when required).
+def promote(
+    ref: str, *, to: str, note: str = "", approval: bool | None = None, store: Store | None = None
+) -> Message:
+    """Move alias ``to`` to the version ``ref`` if its gates pass (or ask for approval when
+    required).
 
     ``approval=True`` asks for a second person's approval even when the model does
     not require one (a retraining policy at the approval level does).
@@ -137,33 +206,73 @@ def promote(ref: str, *, to: str, note: str = "", approval: bool | None = None, 
     with store.read() as conn:
         row = find_version(conn, ref)
         model = conn.execute(select(models).where(models.c.id == row.model_id)).one()
-        current = conn.execute(select(model_aliases.c.version_id).where(
-            model_aliases.c.model_id == row.model_id, model_aliases.c.alias == to)).scalar()
+        current = conn.execute(
+            select(model_aliases.c.version_id).where(
+                model_aliases.c.model_id == row.model_id, model_aliases.c.alias == to
+            )
+        ).scalar()
         waiting = _pending(conn, row.id, to)
     name = version_ref(row)
     needs_approval = bool(model.requires_approval) if approval is None else bool(approval)
     if current == row.id:
         return Message(f"{name} already is {row.name}@{to}; nothing changed.")
     if waiting is not None and needs_approval:
-        return Message(f"{name} → {to} already awaits approval (requested by {waiting.username}).", "warn")
+        return Message(
+            f"{name} → {to} already awaits approval (requested by {waiting.username}).", "warn"
+        )
     report = check_gates(name, alias=to, store=store)
     previous = None
     with store.write() as conn:
         if not report.passed:
-            _transition(conn, store, row, to, "promote", "refused", note=note, evaluation_id=report.evaluation_id)
+            _transition(
+                conn,
+                store,
+                row,
+                to,
+                "promote",
+                "refused",
+                note=note,
+                evaluation_id=report.evaluation_id,
+            )
         elif needs_approval:
-            _transition(conn, store, row, to, "request", "pending", note=note, evaluation_id=report.evaluation_id)
+            _transition(
+                conn,
+                store,
+                row,
+                to,
+                "request",
+                "pending",
+                note=note,
+                evaluation_id=report.evaluation_id,
+            )
         else:
             if waiting is not None:  # asked for while approval was required; no longer needed
-                conn.execute(update(model_transitions).where(model_transitions.c.id == waiting.id)
-                             .values(status="superseded"))
-            previous = point_alias(conn, store, row.model_id, row.id, name, to, action="promote", note=note,
-                                    evaluation_id=report.evaluation_id)
+                conn.execute(
+                    update(model_transitions)
+                    .where(model_transitions.c.id == waiting.id)
+                    .values(status="superseded")
+                )
+            previous = point_alias(
+                conn,
+                store,
+                row.model_id,
+                row.id,
+                name,
+                to,
+                action="promote",
+                note=note,
+                evaluation_id=report.evaluation_id,
+            )
     if not report.passed:
         raise _gate_failure(name, to, report, "promoted to")
     if needs_approval:
-        return Message(f"{name} → {to} passed its gates and awaits approval: someone other than {store.user} must run "
-                       f"model approve {name} --to {to}.", "warn", [("gates", report.sentence())])
+        return Message(
+            f"{name} → {to} passed its gates and awaits approval: someone other than "
+            f"{store.user} must run "
+            f"model approve {name} --to {to}.",
+            "warn",
+            [("gates", report.sentence())],
+        )
     was = f" (was version {previous})" if previous else ""
     return Message(f"{row.name}@{to} is now version {row.version}{was}. {report.sentence()}", "ok")
 
@@ -181,31 +290,65 @@ def approve(ref: str, *, to: str, note: str = "", store: Store | None = None) ->
         request = _pending(conn, row.id, to)
     name = version_ref(row)
     if request is None:
-        raise NotFound(f"No promotion of {name} to {to} awaits approval; request one with model promote {name} --to {to}.")
+        raise NotFound(
+            f"No promotion of {name} to {to} awaits approval; request one with model promote "
+            f"{name} --to {to}."
+        )
     if request.username == store.user:
-        raise PermissionDenied(f"You ({store.user}) requested this promotion, so someone else must approve it.")
+        raise PermissionDenied(
+            f"You ({store.user}) requested this promotion, so someone else must approve it."
+        )
     report = check_gates(name, alias=to, store=store)
     if not report.passed:
         raise _gate_failure(name, to, report, "approved for")
     with store.write() as conn:
         if _pending(conn, row.id, to, lock=True) is None:
-            raise Conflict(f"The request to promote {name} to {to} was decided by someone else a moment ago.")
-        conn.execute(update(model_transitions).where(model_transitions.c.id == request.id).values(status="approved"))
-        _transition(conn, store, row, to, "approve", "approved", note=note, request_id=request.id,
-                    evaluation_id=report.evaluation_id)
-        previous = point_alias(conn, store, row.model_id, row.id, name, to, action="promote",
-                                note=f"approved by {store.user}", request_id=request.id,
-                                evaluation_id=report.evaluation_id)
+            raise Conflict(
+                f"The request to promote {name} to {to} was decided by someone else a moment ago."
+            )
+        conn.execute(
+            update(model_transitions)
+            .where(model_transitions.c.id == request.id)
+            .values(status="approved")
+        )
+        _transition(
+            conn,
+            store,
+            row,
+            to,
+            "approve",
+            "approved",
+            note=note,
+            request_id=request.id,
+            evaluation_id=report.evaluation_id,
+        )
+        previous = point_alias(
+            conn,
+            store,
+            row.model_id,
+            row.id,
+            name,
+            to,
+            action="promote",
+            note=f"approved by {store.user}",
+            request_id=request.id,
+            evaluation_id=report.evaluation_id,
+        )
     was = f" (was version {previous})" if previous else ""
-    return Message(f"Approved: {row.name}@{to} is now version {row.version}{was}; requested by {request.username}, "
-                   f"approved by {store.user}.", "ok")
+    return Message(
+        f"Approved: {row.name}@{to} is now version {row.version}{was}; requested by "
+        f"{request.username}, "
+        f"approved by {store.user}.",
+        "ok",
+    )
 
 
 def reject(ref: str, *, to: str, note: str = "", store: Store | None = None) -> Message:
     """Reject (or, as its requester, withdraw) a pending promotion.
 
     Example:
-        >>> mo.models.reject("churn@3", to="production", note="bias report is stale")  # doctest: +SKIP
+        >>> mo.models.reject("churn@3", to="production",
+        ...                  note="bias report is stale")  # doctest: +SKIP
     """
     check_selector_name(to, "model alias")
     if not isinstance(note, str):
@@ -218,10 +361,21 @@ def reject(ref: str, *, to: str, note: str = "", store: Store | None = None) -> 
         if request is None:
             raise NotFound(f"No promotion of {name} to {to} awaits a decision.")
         withdrawn = request.username == store.user
-        conn.execute(update(model_transitions).where(model_transitions.c.id == request.id)
-                     .values(status="withdrawn" if withdrawn else "rejected"))
-        _transition(conn, store, row, to, "reject", "withdrawn" if withdrawn else "rejected", note=note,
-                    request_id=request.id)
+        conn.execute(
+            update(model_transitions)
+            .where(model_transitions.c.id == request.id)
+            .values(status="withdrawn" if withdrawn else "rejected")
+        )
+        _transition(
+            conn,
+            store,
+            row,
+            to,
+            "reject",
+            "withdrawn" if withdrawn else "rejected",
+            note=note,
+            request_id=request.id,
+        )
     verb = "Withdrew" if withdrawn else "Rejected"
     return Message(f"{verb} the promotion of {name} to {to}" + (f": {note}" if note else "."), "ok")
 

@@ -46,13 +46,27 @@ if TYPE_CHECKING:
 
 
 def _run_facts(conn: Connection, run_id: str) -> dict[str, Any]:
-    metric_rows = conn.execute(select(latest_metrics.c.key, latest_metrics.c.value)
-                               .where(latest_metrics.c.run_id == run_id)).all()
+    metric_rows = conn.execute(
+        select(latest_metrics.c.key, latest_metrics.c.value).where(
+            latest_metrics.c.run_id == run_id
+        )
+    ).all()
     param_rows = conn.execute(select(params).where(params.c.run_id == run_id)).all()
     data_rows = conn.execute(
-        select(dataset_versions.c.id, dataset_versions.c.version, dataset_versions.c.digest,
-               dataset_versions.c.rows, datasets.c.name)
-        .join(lineage, and_(lineage.c.entity_type == "dataset_version", lineage.c.entity_id == dataset_versions.c.id))
+        select(
+            dataset_versions.c.id,
+            dataset_versions.c.version,
+            dataset_versions.c.digest,
+            dataset_versions.c.rows,
+            datasets.c.name,
+        )
+        .join(
+            lineage,
+            and_(
+                lineage.c.entity_type == "dataset_version",
+                lineage.c.entity_id == dataset_versions.c.id,
+            ),
+        )
         .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
         .where(lineage.c.run_id == run_id, lineage.c.direction == "input")
         .order_by(datasets.c.name, dataset_versions.c.version)
@@ -62,8 +76,15 @@ def _run_facts(conn: Connection, run_id: str) -> dict[str, Any]:
     return {
         "metrics": {m.key: (math.nan if m.value is None else m.value) for m in metric_rows},
         "params": decoded,
-        "data": [{"ref": f"{d.name}@{d.version}", "dataset_version_id": d.id, "digest": d.digest, "rows": d.rows}
-                 for d in data_rows],
+        "data": [
+            {
+                "ref": f"{d.name}@{d.version}",
+                "dataset_version_id": d.id,
+                "digest": d.digest,
+                "rows": d.rows,
+            }
+            for d in data_rows
+        ],
         "context": code_context(json.loads(context_text) if context_text else {}),
     }
 
@@ -78,7 +99,8 @@ MODEL_FILE_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 
 
 def fitted_model(value: Any, *, run: str | None = None, store: Store | None = None) -> Any:
-    """The model a user named: a fitted object, a saved model file, or with ``run`` one of its artifacts.
+    """The model a user named: a fitted object, a saved model file, or with ``run`` one of its
+    artifacts.
 
     Example:
         >>> fitted_model("model.skops")  # doctest: +SKIP
@@ -93,14 +115,27 @@ def fitted_model(value: Any, *, run: str | None = None, store: Store | None = No
             raise InvalidInput(f"The artifact {value!r} of run {run} is not a saved model file.")
         return formats.model_from_bytes(data, value)
     if value.lower().endswith(MODEL_FILE_SUFFIXES) or os.sep in value:
-        raise NotFound(f"No file named {value!r} holds a model; give a fitted model, a .skops/.joblib file, "
-                       "or the name of a run's artifact together with --run.")
-    raise InvalidInput(f"{value[:80]!r} is text, not a model; give a fitted model (or a notebook variable "
-                       "holding one), a .skops/.joblib file, or a run's artifact name together with --run.")
+        raise NotFound(
+            f"No file named {value!r} holds a model; give a fitted model, a .skops/.joblib file, "
+            "or the name of a run's artifact together with --run."
+        )
+    raise InvalidInput(
+        f"{value[:80]!r} is text, not a model; give a fitted model (or a notebook variable "
+        "holding one), a .skops/.joblib file, or a run's artifact name together with --run."
+    )
 
 
-def register(model: Any, name: str, *, run: str | None = None, example: Any = None, description: str = "",
-             alias: str | None = None, origin: dict[str, Any] | None = None, store: Store | None = None) -> ModelVersion:
+def register(
+    model: Any,
+    name: str,
+    *,
+    run: str | None = None,
+    example: Any = None,
+    description: str = "",
+    alias: str | None = None,
+    origin: dict[str, Any] | None = None,
+    store: Store | None = None,
+) -> ModelVersion:
     """Store ``model`` as the next version of ``name``, with what made it.
 
     ``run`` (default: the active run) supplies metrics, params, code context and
@@ -142,29 +177,84 @@ def register(model: Any, name: str, *, run: str | None = None, example: Any = No
         if packages is not None:
             ensure_package_set(conn, *packages)
         ins = dialect_insert(conn)
-        conn.execute(ins(models).values(name=name, created_at=now, created_by=user, description="",
-                                        requires_approval=False, gates="[]")
-                     .on_conflict_do_nothing(index_elements=["name"]))
-        model_id = conn.execute(select(models.c.id).where(models.c.name == name).with_for_update()).scalar_one()
-        number = (conn.execute(select(func.max(model_versions.c.version))
-                               .where(model_versions.c.model_id == model_id)).scalar() or 0) + 1
-        version_id = conn.execute(insert(model_versions).values(
-            model_id=model_id, version=number, artifact=digest, format=stored.format, flavor=stored.flavor,
-            class_name=stored.class_name, size=len(stored.data), signature=_dumps(signature), run_id=run_id,
-            metrics=_dumps(facts["metrics"]), params=_dumps(facts["params"]), data=_dumps(facts["data"]),
-            context=_dumps(facts["context"]), description=description, created_at=now, created_by=user,
-        ).returning(model_versions.c.id)).scalar_one()
+        conn.execute(
+            ins(models)
+            .values(
+                name=name,
+                created_at=now,
+                created_by=user,
+                description="",
+                requires_approval=False,
+                gates="[]",
+            )
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        model_id = conn.execute(
+            select(models.c.id).where(models.c.name == name).with_for_update()
+        ).scalar_one()
+        number = (
+            conn.execute(
+                select(func.max(model_versions.c.version)).where(
+                    model_versions.c.model_id == model_id
+                )
+            ).scalar()
+            or 0
+        ) + 1
+        version_id = conn.execute(
+            insert(model_versions)
+            .values(
+                model_id=model_id,
+                version=number,
+                artifact=digest,
+                format=stored.format,
+                flavor=stored.flavor,
+                class_name=stored.class_name,
+                size=len(stored.data),
+                signature=_dumps(signature),
+                run_id=run_id,
+                metrics=_dumps(facts["metrics"]),
+                params=_dumps(facts["params"]),
+                data=_dumps(facts["data"]),
+                context=_dumps(facts["context"]),
+                description=description,
+                created_at=now,
+                created_by=user,
+            )
+            .returning(model_versions.c.id)
+        ).scalar_one()
         if run_id is not None:
-            conn.execute(ins(lineage).values(run_id=run_id, direction="output", entity_type="model_version",
-                                             entity_id=version_id, created_at=now).on_conflict_do_nothing())
+            conn.execute(
+                ins(lineage)
+                .values(
+                    run_id=run_id,
+                    direction="output",
+                    entity_type="model_version",
+                    entity_id=version_id,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
         ref = f"{name}@{number}"
-        store.audit(conn, "model.register", "model_version", ref, artifact=digest, format=stored.format,
-                    run_id=run_id, data=[d["ref"] for d in facts["data"]])
+        store.audit(
+            conn,
+            "model.register",
+            "model_version",
+            ref,
+            artifact=digest,
+            format=stored.format,
+            run_id=run_id,
+            data=[d["ref"] for d in facts["data"]],
+        )
         if alias is not None:
             point_alias(conn, store, model_id, version_id, ref, alias, note="set at registration")
     remember(model, version_id, ref)
-    return describe_version(ref, store=store, note=f"Registered {ref} ({stored.format}, {len(stored.data):,} bytes)"
-                            + (f" from run {run_id[:8]}" if run_id else "") + ".")
+    return describe_version(
+        ref,
+        store=store,
+        note=f"Registered {ref} ({stored.format}, {len(stored.data):,} bytes)"
+        + (f" from run {run_id[:8]}" if run_id else "")
+        + ".",
+    )
 
 
 def _dumps(value: Any) -> str:

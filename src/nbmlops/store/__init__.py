@@ -71,17 +71,24 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (immediate on SQLite, so it waits rather than fails under contention)."""
+        """A write transaction (immediate on SQLite, so it waits rather than fails under
+        contention)."""
         if self.readonly:
             raise PermissionDenied("This workspace is open read-only; writes are refused.")
         with connection(self.engine, write=True, url=self.db_url) as conn:
             yield conn
 
-    def audit(self, conn: Connection, action: str, entity_type: str, entity_id: str, **payload: Any) -> int:
+    def audit(
+        self, conn: Connection, action: str, entity_type: str, entity_id: str, **payload: Any
+    ) -> int:
         """Append an audit event inside the caller's write transaction."""
         return _audit.append(
-            conn, username=self.user, action=action, entity_type=entity_type,
-            entity_id=str(entity_id), payload=payload,
+            conn,
+            username=self.user,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            payload=payload,
         )
 
     def close(self) -> None:

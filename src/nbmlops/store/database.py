@@ -41,9 +41,10 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, readonly)
     if not url.startswith("postgresql"):
-
-        raise InvalidInput(f"The database URL {redact(url)} is not supported; nbmlops keeps its metadata in "
-                           "SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://user@host/db).")
+        raise InvalidInput(
+            f"The database URL {redact(url)} is not supported; nbmlops keeps its metadata in "
+            "SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://user@host/db)."
+        )
     connect_args: dict[str, object] = {}
     if url.startswith("postgresql"):
         connect_args["connect_timeout"] = 10
@@ -52,11 +53,13 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except ImportError as e:  # a driver that is not installed
-
-        raise MissingDependency(e.name or "the database driver", "postgres", f"The database {redact(url)}") from None
+        raise MissingDependency(
+            e.name or "the database driver", "postgres", f"The database {redact(url)}"
+        ) from None
     except Exception as e:  # noqa: BLE001 - a malformed URL is a user error
-
-        raise InvalidInput(f"The database URL {redact(url)} is not valid: {redact(str(e))}.") from None
+        raise InvalidInput(
+            f"The database URL {redact(url)} is not valid: {redact(str(e))}."
+        ) from None
 
 
 def _sqlite_engine(url: str, readonly: bool) -> Engine:
@@ -108,17 +111,32 @@ def translate(exc: DBAPIError, url: str) -> Exception:
     if "readonly database" in low or "read-only transaction" in low or "read only" in low:
         return PermissionDenied("This workspace is open read-only; writes are refused.")
     if code == "42501":  # insufficient_privilege: a role without write grants (dashboards)
-        return PermissionDenied(f"The database refused the write ({redact(text)}); this role may only read.")
-    if isinstance(exc, DataError) or code.startswith("22"):  # data exception: NUL byte, value too long
+        return PermissionDenied(
+            f"The database refused the write ({redact(text)}); this role may only read."
+        )
+    if isinstance(exc, DataError) or code.startswith(
+        "22"
+    ):  # data exception: NUL byte, value too long
         return InvalidInput(f"The database cannot store a value given: {redact(text).rstrip('.')}.")
     if "file is not a database" in low or "disk image is malformed" in low:
-        return IntegrityError(f"The database at {redact(url)} is damaged or not an SQLite file ({text}); "
-                              "restore it from a backup or point db_url at the right file.")
+        return IntegrityError(
+            f"The database at {redact(url)} is damaged or not an SQLite file ({text}); "
+            "restore it from a backup or point db_url at the right file."
+        )
     if isinstance(exc, OperationalError) and any(
         s in low
-        for s in ("unable to open", "could not connect", "connection refused", "connection failed",
-                  "timeout expired", "name or service not known", "does not exist", "no such host",
-                  "authentication failed", "disk i/o error")
+        for s in (
+            "unable to open",
+            "could not connect",
+            "connection refused",
+            "connection failed",
+            "timeout expired",
+            "name or service not known",
+            "does not exist",
+            "no such host",
+            "authentication failed",
+            "disk i/o error",
+        )
     ):
         return StoreUnavailable(f"Cannot reach the database at {redact(url)}: {redact(text)}.")
     return exc
@@ -141,10 +159,14 @@ def connection(engine: Engine, *, write: bool, url: str) -> Iterator[Connection]
         if err is e:
             raise
         raise err from None
-    except UnicodeEncodeError as e:  # text decoded with surrogateescape: a file name in another encoding
-        bad = e.object[max(0, e.start - 20):e.end + 20] if isinstance(e.object, str) else ""
-        raise InvalidInput(f"Text that is not valid UTF-8 cannot be used ({bad!r}); "
-                           "rename the file or pass the text in another form.") from None
+    except (
+        UnicodeEncodeError
+    ) as e:  # text decoded with surrogateescape: a file name in another encoding
+        bad = e.object[max(0, e.start - 20) : e.end + 20] if isinstance(e.object, str) else ""
+        raise InvalidInput(
+            f"Text that is not valid UTF-8 cannot be used ({bad!r}); "
+            "rename the file or pass the text in another form."
+        ) from None
     finally:
         conn.close()
 

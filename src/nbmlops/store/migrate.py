@@ -66,8 +66,11 @@ def ensure_schema(engine: Engine, url: str, *, readonly: bool) -> None:
     if revision == HEAD:
         return
     if readonly:
-        what = "has no nbmlops tables" if revision is None else f"is at schema {revision}, not {HEAD}"
+        what = (
+            "has no nbmlops tables" if revision is None else f"is at schema {revision}, not {HEAD}"
+        )
         raise StoreUnavailable(
-            f"The database at {redact(url)} {what}; open it once with write access (mlops status) to migrate it."
+            f"The database at {redact(url)} {what}; open it once with write access (mlops "
+            "status) to migrate it."
         )
     upgrade(engine, url)

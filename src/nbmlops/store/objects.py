@@ -42,7 +42,9 @@ def digest_bytes(data: bytes | memoryview) -> str:
         >>> len(digest_bytes(b"hello"))
         64
     """
-    return blake3.blake3(data, max_threads=blake3.blake3.AUTO if len(data) > 1 << 22 else 1).hexdigest()
+    return blake3.blake3(
+        data, max_threads=blake3.blake3.AUTO if len(data) > 1 << 22 else 1
+    ).hexdigest()
 
 
 def check_digest(digest: str) -> str:
@@ -68,8 +70,16 @@ class ObjectStore:
             self.fs, root = fsspec.core.url_to_fs(url, **(options or {}))
         except ImportError as e:
             protocol = url.split("://", 1)[0]
-            package = {"s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs"}.get(protocol, protocol)
-            raise MissingDependency(package, "s3" if protocol == "s3" else protocol, f"Objects at {redact(url)}") from e
+            package = {
+                "s3": "s3fs",
+                "gs": "gcsfs",
+                "gcs": "gcsfs",
+                "az": "adlfs",
+                "abfs": "adlfs",
+            }.get(protocol, protocol)
+            raise MissingDependency(
+                package, "s3" if protocol == "s3" else protocol, f"Objects at {redact(url)}"
+            ) from e
         except ValueError as e:
             raise InvalidInput(f"The objects URL {redact(url)} is not valid: {e}.") from None
         self.root = root.rstrip("/")
@@ -101,7 +111,8 @@ class ObjectStore:
             self._made.add(parent)
 
     def _keep_existing(self, key: str) -> bool:
-        """Whether ``key`` is already stored; an old one is freshened so gc keeps it (see the module doc)."""
+        """Whether ``key`` is already stored; an old one is freshened so gc keeps it (see the
+        module doc)."""
 
         if self.local:
             try:
@@ -115,7 +126,9 @@ class ObjectStore:
         except FileNotFoundError:
             return False
         if _modified(info) < time.time() - FRESHEN_AFTER_S:
-            if hasattr(self.fs, "setxattr"):  # S3: a server-side copy onto itself renews LastModified
+            if hasattr(
+                self.fs, "setxattr"
+            ):  # S3: a server-side copy onto itself renews LastModified
                 self._call(self.fs.setxattr, key, freshened=str(int(time.time())))
             else:
                 return False  # no cheap way to renew it: write it again
@@ -207,9 +220,13 @@ class ObjectStore:
             else:
                 data = self._call(self.fs.cat_file, key)
         except FileNotFoundError:
-            raise NotFound(f"Object {digest[:12]} is missing from the object store {redact(self.url)}.") from None
+            raise NotFound(
+                f"Object {digest[:12]} is missing from the object store {redact(self.url)}."
+            ) from None
         if verify and digest_bytes(data) != digest:
-            raise IntegrityError(f"Object {digest[:12]} is corrupt: its bytes no longer match its digest.")
+            raise IntegrityError(
+                f"Object {digest[:12]} is corrupt: its bytes no longer match its digest."
+            )
         return data
 
     def open(self, digest: str) -> BinaryIO:
@@ -220,7 +237,9 @@ class ObjectStore:
                 return open(key, "rb")
             return self._call(self.fs.open, key, "rb")  # type: ignore[no-any-return]
         except FileNotFoundError:
-            raise NotFound(f"Object {digest[:12]} is missing from the object store {redact(self.url)}.") from None
+            raise NotFound(
+                f"Object {digest[:12]} is missing from the object store {redact(self.url)}."
+            ) from None
 
     def exists(self, digest: str) -> bool:
         return self._exists_key(self.key(digest))
@@ -294,7 +313,8 @@ class ObjectStore:
             self._call(self.fs.rm_file, key)
 
     def delete_if_older(self, digest: str, cutoff: float) -> bool:
-        """Delete the object unless it was written or freshened since ``cutoff``; returns whether it was.
+        """Delete the object unless it was written or freshened since ``cutoff``; returns whether it
+        was.
 
         On a local folder the object is first renamed aside, then its time is
         checked: a writer freshening it at that moment either did so before
@@ -322,7 +342,8 @@ class ObjectStore:
         return True
 
     def temporaries(self) -> list[tuple[str, float]]:
-        """``(path, modified)`` of temporary files: writes in progress, or left by killed writers."""
+        """``(path, modified)`` of temporary files: writes in progress, or left by killed
+        writers."""
         tmp = f"{self.root}/tmp"
         if not self.local or not os.path.isdir(tmp):
             return []  # object stores write with one atomic PUT: nothing temporary
@@ -359,7 +380,9 @@ class ObjectStore:
             elif self.local:
                 self.put(data)
         if pending:
-            missing = {self.key(d): b for d, b in pending.items() if not self._keep_existing(self.key(d))}
+            missing = {
+                self.key(d): b for d, b in pending.items() if not self._keep_existing(self.key(d))
+            }
             if missing:
                 self._call(self.fs.pipe, missing)
         return digests
@@ -372,13 +395,19 @@ class ObjectStore:
         except (FileNotFoundError, NotFound):
             raise
         except PermissionError as e:
-            raise StoreUnavailable(f"The object store {redact(self.url)} refused access: {redact(str(e))}.") from None
+            raise StoreUnavailable(
+                f"The object store {redact(self.url)} refused access: {redact(str(e))}."
+            ) from None
         except OSError as e:
-            raise StoreUnavailable(f"Cannot reach the object store {redact(self.url)}: {redact(str(e))}.") from None
+            raise StoreUnavailable(
+                f"Cannot reach the object store {redact(self.url)}: {redact(str(e))}."
+            ) from None
         except Exception as e:
             # botocore/aiohttp errors (no endpoint, bad credentials) are not OSErrors
             if type(e).__module__.split(".")[0] in ("botocore", "aiobotocore", "aiohttp", "s3fs"):
-                raise StoreUnavailable(f"Cannot reach the object store {redact(self.url)}: {redact(str(e))}.") from None
+                raise StoreUnavailable(
+                    f"Cannot reach the object store {redact(self.url)}: {redact(str(e))}."
+                ) from None
             raise
 
 

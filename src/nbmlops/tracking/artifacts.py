@@ -41,11 +41,19 @@ def check_artifact_name(name: Any, what: str = "Artifact") -> str:
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{what} name {name!r} is not valid UTF-8 (a file name in another encoding?); rename it.") from None
+        raise InvalidInput(
+            f"{what} name {name!r} is not valid UTF-8 (a file name in another encoding?); rename "
+            "it."
+        ) from None
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise InvalidInput(f"{what} name {name!r} is an absolute path; use a relative name such as 'plots/loss.png'.")
+        raise InvalidInput(
+            f"{what} name {name!r} is an absolute path; use a relative name such as "
+            "'plots/loss.png'."
+        )
     if any(part in ("", ".", "..") for part in name.split("/")):
-        raise InvalidInput(f"{what} name {name!r} has an empty, '.' or '..' part; names cannot leave the run.")
+        raise InvalidInput(
+            f"{what} name {name!r} has an empty, '.' or '..' part; names cannot leave the run."
+        )
     return name
 
 
@@ -74,7 +82,14 @@ def encode(obj: Any, name: str | None = None) -> list[Encoded]:
     if name is not None:
         check_artifact_name(name)
     if isinstance(obj, (bytes, bytearray, memoryview)):
-        return [Encoded(name or "artifact.bin", "application/octet-stream", bytes(obj), default_name=name is None)]
+        return [
+            Encoded(
+                name or "artifact.bin",
+                "application/octet-stream",
+                bytes(obj),
+                default_name=name is None,
+            )
+        ]
     if isinstance(obj, os.PathLike) or (isinstance(obj, str) and name is None):
         return _encode_path(Path(obj), name)
     if isinstance(obj, str):
@@ -87,23 +102,40 @@ def encode(obj: Any, name: str | None = None) -> list[Encoded]:
         try:
             frame.to_parquet(buf)
         except Exception as e:  # noqa: BLE001 - Arrow names the column it cannot store
-            raise InvalidInput(f"This DataFrame cannot be stored as Parquet: {str(e).splitlines()[0]}.") from None
-        return [Encoded(name or "frame.parquet", PARQUET, buf.getvalue(), default_name=name is None)]
+            raise InvalidInput(
+                f"This DataFrame cannot be stored as Parquet: {str(e).splitlines()[0]}."
+            ) from None
+        return [
+            Encoded(name or "frame.parquet", PARQUET, buf.getvalue(), default_name=name is None)
+        ]
     if module == "plotly" and hasattr(obj, "to_json"):
-        return [Encoded(name or "figure.plotly.json", PLOTLY, obj.to_json().encode(), default_name=name is None)]
+        return [
+            Encoded(
+                name or "figure.plotly.json",
+                PLOTLY,
+                obj.to_json().encode(),
+                default_name=name is None,
+            )
+        ]
     if module == "matplotlib" and hasattr(obj, "savefig"):
         buf = io.BytesIO()
         obj.savefig(buf, format="png", bbox_inches="tight")
-        return [Encoded(name or "figure.png", "image/png", buf.getvalue(), default_name=name is None)]
+        return [
+            Encoded(name or "figure.png", "image/png", buf.getvalue(), default_name=name is None)
+        ]
     if module == "PIL" and hasattr(obj, "save"):
         buf = io.BytesIO()
         obj.save(buf, format="PNG")
-        return [Encoded(name or "image.png", "image/png", buf.getvalue(), default_name=name is None)]
+        return [
+            Encoded(name or "image.png", "image/png", buf.getvalue(), default_name=name is None)
+        ]
     if isinstance(obj, (dict, list, tuple)):
         try:
             body = json.dumps(obj, indent=2, default=_json_default, allow_nan=True).encode()
         except (TypeError, ValueError) as e:
-            raise InvalidInput(f"This {type(obj).__name__} cannot be stored as JSON: {e}.") from None
+            raise InvalidInput(
+                f"This {type(obj).__name__} cannot be stored as JSON: {e}."
+            ) from None
         return [Encoded(name or "data.json", "application/json", body, default_name=name is None)]
     raise InvalidInput(
         f"Cannot store a {type(obj).__name__} as an artifact; log a plotly or matplotlib figure, "
@@ -176,13 +208,16 @@ def _typed_arrays(value: Any) -> Any:
     which ``plotly.io.from_json`` leaves as dicts."""
     if isinstance(value, dict):
         if "bdata" in value and "dtype" in value and set(value) <= {"bdata", "dtype", "shape"}:
-
             import numpy as np  # lazy: start-up time
 
             array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
             shape = value.get("shape")
             if shape:
-                dims = [int(d) for d in str(shape).split(",")] if isinstance(shape, str) else list(shape)
+                dims = (
+                    [int(d) for d in str(shape).split(",")]
+                    if isinstance(shape, str)
+                    else list(shape)
+                )
                 array = array.reshape(dims)
             return array
         return {k: _typed_arrays(v) for k, v in value.items()}

@@ -21,7 +21,9 @@ from ..result import Message
 from .runs import active_run
 
 _originals: dict[type, Any] = {}
-_inside_fit: contextvars.ContextVar[bool] = contextvars.ContextVar("nbmlops_inside_fit", default=False)
+_inside_fit: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "nbmlops_inside_fit", default=False
+)
 
 
 def _record(estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fit_time: float) -> None:
@@ -41,8 +43,11 @@ def _record(estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fit_t
         except Conflict:
             continue
     else:
-        print(f"nbmlops: autolog kept the first parameters of {cls.__name__} in this run; "
-              "start a run per model to record each one.", file=sys.stderr)
+        print(
+            f"nbmlops: autolog kept the first parameters of {cls.__name__} in this run; "
+            "start a run per model to record each one.",
+            file=sys.stderr,
+        )
     run.set_tag("estimator", f"{cls.__module__}.{cls.__qualname__}")
     run.log_metric("fit_time_s", fit_time)
     X = kwargs.get("X", args[0] if args else None)
@@ -84,10 +89,17 @@ def _sklearn_classes() -> list[type]:
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV  # lazy: start-up time
     from sklearn.pipeline import FeatureUnion, Pipeline  # lazy: start-up time
 
-    public = {cls for _, cls in all_estimators()} | {Pipeline, FeatureUnion, GridSearchCV, RandomizedSearchCV}
+    public = {cls for _, cls in all_estimators()} | {
+        Pipeline,
+        FeatureUnion,
+        GridSearchCV,
+        RandomizedSearchCV,
+    }
     # wrap the class that defines fit (RandomForestClassifier inherits it from BaseForest)
     defining = {next((k for k in cls.__mro__ if "fit" in k.__dict__), None) for cls in public}
-    return sorted((c for c in defining if c is not None), key=lambda c: (c.__module__, c.__qualname__))
+    return sorted(
+        (c for c in defining if c is not None), key=lambda c: (c.__module__, c.__qualname__)
+    )
 
 
 def autolog(flavor: str = "sklearn", *, disable: bool = False) -> Message:
@@ -96,7 +108,8 @@ def autolog(flavor: str = "sklearn", *, disable: bool = False) -> Message:
     Example:
         >>> import nbmlops as mo
         >>> mo.autolog("sklearn")  # doctest: +SKIP
-        Autologging sklearn: 212 estimator classes record params, fit time and training score inside runs.
+        Autologging sklearn: 212 estimator classes record params, fit time and training score inside
+        runs.
     """
     if flavor != "sklearn":
         raise InvalidInput(f"Autologging knows 'sklearn', not {flavor!r}.")
@@ -111,5 +124,6 @@ def autolog(flavor: str = "sklearn", *, disable: bool = False) -> Message:
             _wrap(cls)
     return Message(
         f"Autologging sklearn: {len(_originals)} estimator classes record params, fit time and "
-        "training score for fit() calls inside runs.", "ok",
+        "training score for fit() calls inside runs.",
+        "ok",
     )

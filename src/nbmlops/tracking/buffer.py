@@ -53,19 +53,23 @@ _ADVANCE_LATEST: dict[str, Any] = {}
 
 
 def _advance_latest(conn: Connection) -> Any:
-    """Upsert each series' latest point, keeping the newer (step, timestamp); built once per dialect."""
+    """Upsert each series' latest point, keeping the newer (step, timestamp); built once per
+    dialect."""
     stmt = _ADVANCE_LATEST.get(conn.dialect.name)
     if stmt is None:
         ins = dialect_insert(conn)(latest_metrics)
         newer = (ins.excluded.step > latest_metrics.c.step) | (
-            (ins.excluded.step == latest_metrics.c.step) & (ins.excluded.timestamp >= latest_metrics.c.timestamp)
+            (ins.excluded.step == latest_metrics.c.step)
+            & (ins.excluded.timestamp >= latest_metrics.c.timestamp)
         )
         stmt = _ADVANCE_LATEST[conn.dialect.name] = ins.on_conflict_do_update(
             index_elements=["run_id", "key"],
             set_={
                 "value": case((newer, ins.excluded.value), else_=latest_metrics.c.value),
                 "step": case((newer, ins.excluded.step), else_=latest_metrics.c.step),
-                "timestamp": case((newer, ins.excluded.timestamp), else_=latest_metrics.c.timestamp),
+                "timestamp": case(
+                    (newer, ins.excluded.timestamp), else_=latest_metrics.c.timestamp
+                ),
                 "count": latest_metrics.c.count + ins.excluded.count,
             },
         )
@@ -83,7 +87,8 @@ def write_points(store: Store, points: list[Point]) -> None:
 
 
 def insert_points(conn: Connection, points: list[Point]) -> None:
-    """Insert metric points and advance each series' latest value inside the caller's transaction."""
+    """Insert metric points and advance each series' latest value inside the caller's
+    transaction."""
     rows = []
     latest: dict[tuple[str, str], list[float | int | None]] = {}
     for run_id, key, value, step, ts in points:
@@ -180,7 +185,9 @@ class MetricBuffer:
             except Exception as e:  # noqa: BLE001 - keep the points, report once, try again
                 message = str(e).splitlines()[0]
                 if message != self.last_error:
-                    print(f"nbmlops: metrics not written yet, will retry: {message}", file=sys.stderr)
+                    print(
+                        f"nbmlops: metrics not written yet, will retry: {message}", file=sys.stderr
+                    )
                 self.last_error = message
                 time.sleep(min(interval * 5, 5.0))
             for hook in list(self.tick_hooks):
@@ -197,7 +204,10 @@ class MetricBuffer:
             self.flush()
         except Exception as e:  # noqa: BLE001
             left = self.pending()
-            print(f"nbmlops: {left} metric points could not be written: {str(e).splitlines()[0]}", file=sys.stderr)
+            print(
+                f"nbmlops: {left} metric points could not be written: {str(e).splitlines()[0]}",
+                file=sys.stderr,
+            )
 
 
 BUFFER = MetricBuffer()

@@ -63,12 +63,15 @@ def kernel_history() -> list[str] | None:
     shell = _shell()
     if shell is None:
         return None
-    history = getattr(shell.history_manager, "input_hist_raw", None) or shell.user_ns.get("In") or []
+    history = (
+        getattr(shell.history_manager, "input_hist_raw", None) or shell.user_ns.get("In") or []
+    )
     return list(history[1:])  # entry 0 is always empty
 
 
 def redact_bytes(data: bytes) -> bytes:
-    """Snapshots (notebook, git diff) are stored with URL credentials hidden, like everything else."""
+    """Snapshots (notebook, git diff) are stored with URL credentials hidden, like everything
+    else."""
     text = data.decode("utf-8", errors="surrogateescape")
     hidden = redact(text)
     return data if hidden == text else hidden.encode("utf-8", errors="surrogateescape")
@@ -90,7 +93,10 @@ def _git_root(start: Path) -> Path | None:
 def _git(root: Path, *args: str) -> bytes | None:
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, timeout=10, check=False,
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            timeout=10,
+            check=False,
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -99,7 +105,8 @@ def _git(root: Path, *args: str) -> bytes | None:
 
 
 def git_state(cwd: str | None = None) -> tuple[dict[str, Any] | None, bytes]:
-    """``({commit, branch, dirty, untracked, diff_digest}, diff bytes)`` or ``(None, b"")`` outside git."""
+    """``({commit, branch, dirty, untracked, diff_digest}, diff bytes)`` or ``(None, b"")``
+    outside git."""
     root = _git_root(Path(cwd or os.getcwd()).resolve())
     if root is None:
         return None, b""
@@ -150,14 +157,19 @@ def _path_stamp() -> tuple[Any, ...]:
 
 
 def package_set() -> tuple[str, list[str]]:
-    """``(digest, ["name==version", ...])`` for the installed distributions (cached until sys.path changes)."""
+    """``(digest, ["name==version", ...])`` for the installed distributions (cached until
+    sys.path changes)."""
     global _packages_cache
     stamp = _path_stamp()
     if _packages_cache is not None and _packages_cache[0] == stamp:
         return _packages_cache[1], _packages_cache[2]
 
     names = sorted(
-        {f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]},
+        {
+            f"{d.metadata['Name']}=={d.version}"
+            for d in metadata.distributions()
+            if d.metadata["Name"]
+        },
         key=str.lower,
     )
     digest = blake3.blake3("\n".join(names).encode()).hexdigest()
@@ -224,7 +236,10 @@ class ResourceClock:
         elif hwm is not None:
             peak, method = self.sampled, "sampled once a second"
         else:
-            peak, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "process lifetime peak"
+            peak, method = (
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "process lifetime peak",
+            )
         return {
             "wall_s": round(time.time() - self.wall0, 6),
             "cpu_s": round(time.process_time() - self.cpu0, 6),
@@ -270,7 +285,10 @@ def capture_start(store: Store) -> tuple[dict[str, Any], tuple[str, list[str]]]:
     path = notebook_path()
     if path:
         try:
-            context["notebook"] = {"path": path, "digest": store.objects.put(redact_bytes(Path(path).read_bytes()))}
+            context["notebook"] = {
+                "path": path,
+                "digest": store.objects.put(redact_bytes(Path(path).read_bytes())),
+            }
         except OSError:
             context["notebook"] = {"path": path, "digest": None}
     history = kernel_history()
@@ -287,6 +305,8 @@ def capture_end(store: Store, context: dict[str, Any], clock: ResourceClock) -> 
     # without a start mark the run did not execute in this kernel (a job's notebook runs in its own)
     if history is not None and "history_start" in context:
         cells = [redact(cell) for cell in history]
-        body = json.dumps({"cells": cells, "run_started_at_cell": context.get("history_start", 0)}).encode()
+        body = json.dumps(
+            {"cells": cells, "run_started_at_cell": context.get("history_start", 0)}
+        ).encode()
         done["history"] = {"digest": store.objects.put(body), "cells": len(history)}
     return done

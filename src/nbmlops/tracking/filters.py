@@ -33,15 +33,30 @@ from ..errors import InvalidInput
 from ..store.meta import latest_metrics, params, runs, tags
 
 NAMESPACES = {
-    "params": "params", "param": "params", "p": "params",
-    "metrics": "metrics", "metric": "metrics", "m": "metrics",
-    "tags": "tags", "tag": "tags", "t": "tags",
-    "attributes": "attributes", "attribute": "attributes", "attr": "attributes", "a": "attributes",
+    "params": "params",
+    "param": "params",
+    "p": "params",
+    "metrics": "metrics",
+    "metric": "metrics",
+    "m": "metrics",
+    "tags": "tags",
+    "tag": "tags",
+    "t": "tags",
+    "attributes": "attributes",
+    "attribute": "attributes",
+    "attr": "attributes",
+    "a": "attributes",
 }
 ATTRIBUTES = {
-    "id": runs.c.id, "name": runs.c.name, "status": runs.c.status, "kind": runs.c.kind,
-    "user": runs.c.username, "host": runs.c.host, "parent_id": runs.c.parent_id,
-    "start_time": runs.c.start_time, "end_time": runs.c.end_time,
+    "id": runs.c.id,
+    "name": runs.c.name,
+    "status": runs.c.status,
+    "kind": runs.c.kind,
+    "user": runs.c.username,
+    "host": runs.c.host,
+    "parent_id": runs.c.parent_id,
+    "start_time": runs.c.start_time,
+    "end_time": runs.c.end_time,
     "duration": runs.c.end_time - runs.c.start_time,
 }
 _TIME_ATTRIBUTES = {"start_time", "end_time"}
@@ -142,7 +157,9 @@ class _Parser:
     def parse(self) -> Any:
         node = self.disjunction()
         if self.tok.kind != "end":
-            raise _error(self.text, self.tok.pos, f"expected 'and', 'or' or the end, found {self.tok.text!r}")
+            raise _error(
+                self.text, self.tok.pos, f"expected 'and', 'or' or the end, found {self.tok.text!r}"
+            )
         return node
 
     def disjunction(self) -> Any:
@@ -186,12 +203,18 @@ class _Parser:
             if self.keyword(word):
                 value = self.value(word)
                 if not isinstance(value, str):
-                    raise _error(self.text, self.toks[self.i - 1].pos, f"'{word}' needs a quoted pattern")
+                    raise _error(
+                        self.text, self.toks[self.i - 1].pos, f"'{word}' needs a quoted pattern"
+                    )
                 return Cmp(namespace, key, ("not " if negate else "") + word, value)
         if negate:
             raise _error(self.text, self.tok.pos, "expected 'in' or 'like' after 'not'")
         if self.tok.kind != "op":
-            raise _error(self.text, self.tok.pos, f"expected a comparison (=, !=, <, <=, >, >=, in, like) after {t.text!r}")
+            raise _error(
+                self.text,
+                self.tok.pos,
+                f"expected a comparison (=, !=, <, <=, >, >=, in, like) after {t.text!r}",
+            )
         op = {"==": "=", "<>": "!="}.get(self.tok.text, self.tok.text)
         self.i += 1
         return Cmp(namespace, key, op, self.value(op))
@@ -201,10 +224,16 @@ class _Parser:
         self.i += 1
         if t.kind == "number":
             number = float(t.text)
-            whole = number.is_integer() and re.fullmatch(r"[-+]?\d+", t.text) and abs(number) < 2**63
+            whole = (
+                number.is_integer() and re.fullmatch(r"[-+]?\d+", t.text) and abs(number) < 2**63
+            )
             return int(t.text) if whole else number  # beyond 64 bits a database integer overflows
         if t.kind == "string":
-            return bytes(t.text[1:-1], "utf-8").decode("unicode_escape") if "\\" in t.text else t.text[1:-1]
+            return (
+                bytes(t.text[1:-1], "utf-8").decode("unicode_escape")
+                if "\\" in t.text
+                else t.text[1:-1]
+            )
         if t.kind == "field" and t.text.lower() in ("true", "false"):
             return t.text.lower() == "true"
         raise _error(self.text, t.pos, f"expected a number or a quoted string after {after!r}")
@@ -220,8 +249,10 @@ def _split_field(text: str, t: _Tok) -> tuple[str, str]:
     if not rest and head in ATTRIBUTES:
         return "attributes", head
     raise _error(
-        text, t.pos,
-        f"unknown field {t.text!r}; write params.<name>, metrics.<name>, tags.<name> or attributes.<name>",
+        text,
+        t.pos,
+        f"unknown field {t.text!r}; write params.<name>, metrics.<name>, tags.<name> or "
+        "attributes.<name>",
     )
 
 
@@ -270,7 +301,10 @@ def _time_value(key: str, value: Any) -> Any:
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise InvalidInput(f"attributes.{key} compares with a date such as '2026-11-01' or epoch seconds, not {value!r}.") from None
+            raise InvalidInput(
+                f"attributes.{key} compares with a date such as '2026-11-01' or epoch seconds, "
+                f"not {value!r}."
+            ) from None
         if parsed.tzinfo is None:
             parsed = parsed.astimezone()
         return parsed.timestamp()
@@ -306,19 +340,29 @@ def to_sql(node: Any) -> ColumnElement[bool]:
             value = "true" if value else "false"
         return exists(
             select(params.c.run_id).where(
-                params.c.run_id == runs.c.id, params.c.key == node.key, _apply(column, node.op, value)
+                params.c.run_id == runs.c.id,
+                params.c.key == node.key,
+                _apply(column, node.op, value),
             )
         )
     if node.namespace == "tags":
         if not textual:
-            value = tuple(str(v) for v in values) if isinstance(node.value, tuple) else str(node.value)
+            value = (
+                tuple(str(v) for v in values) if isinstance(node.value, tuple) else str(node.value)
+            )
         else:
             value = node.value
         return exists(
-            select(tags.c.run_id).where(tags.c.run_id == runs.c.id, tags.c.key == node.key, _apply(tags.c.value, node.op, value))
+            select(tags.c.run_id).where(
+                tags.c.run_id == runs.c.id,
+                tags.c.key == node.key,
+                _apply(tags.c.value, node.op, value),
+            )
         )
     if node.key not in ATTRIBUTES:
-        raise InvalidInput(f"Unknown attribute {node.key!r}; known attributes are {', '.join(sorted(ATTRIBUTES))}.")
+        raise InvalidInput(
+            f"Unknown attribute {node.key!r}; known attributes are {', '.join(sorted(ATTRIBUTES))}."
+        )
     value = node.value
     if node.key in _TIME_ATTRIBUTES:
         value = _time_value(node.key, value)
@@ -347,14 +391,19 @@ def parse_sort(spec: str | list[str] | tuple[str, ...] | None) -> list[tuple[str
     out = []
     for item in items:
         if not isinstance(item, str):
-            raise InvalidInput(f"A sort key must be text such as -metrics.accuracy, not {type(item).__name__}.")
+            raise InvalidInput(
+                f"A sort key must be text such as -metrics.accuracy, not {type(item).__name__}."
+            )
         for part in filter(None, (p.strip() for p in item.split(","))):
             descending = part.startswith("-")
             body = part.lstrip("+-").strip()
             tok = _Tok("field", body, 0)
             namespace, key = _split_field(part, tok)
             if namespace == "attributes" and key not in ATTRIBUTES:
-                raise InvalidInput(f"Cannot sort by unknown attribute {key!r}; known attributes are {', '.join(sorted(ATTRIBUTES))}.")
+                raise InvalidInput(
+                    f"Cannot sort by unknown attribute {key!r}; known attributes are "
+                    f"{', '.join(sorted(ATTRIBUTES))}."
+                )
             out.append((namespace, key, descending))
     return out
 
@@ -366,7 +415,9 @@ def apply_sort(query: Select[Any], keys: list[tuple[str, str, bool]]) -> Select[
         if namespace == "attributes":
             column: Any = ATTRIBUTES[key]
         else:
-            table = {"metrics": latest_metrics, "params": params, "tags": tags}[namespace].alias(f"sort{i}")
+            table = {"metrics": latest_metrics, "params": params, "tags": tags}[namespace].alias(
+                f"sort{i}"
+            )
             query = query.outerjoin(table, and_(table.c.run_id == runs.c.id, table.c.key == key))
             if namespace == "params":
                 order.append(_direction(table.c.value_num, descending))

@@ -49,9 +49,15 @@ _INSERT_PARAMS = insert(params)
 _PARAMS_OF_RUN = select(params.c.key, params.c.value, params.c.value_json).where(
     params.c.run_id == bindparam("run"), params.c.key.in_(bindparam("keys", expanding=True))
 )
-_END_RUN = update(runs).where(runs.c.id == bindparam("run")).values(
-    status=bindparam("new_status"), end_time=bindparam("ended"), context=bindparam("new_context"),
-    error=bindparam("new_error"),
+_END_RUN = (
+    update(runs)
+    .where(runs.c.id == bindparam("run"))
+    .values(
+        status=bindparam("new_status"),
+        end_time=bindparam("ended"),
+        context=bindparam("new_context"),
+        error=bindparam("new_error"),
+    )
 )
 
 
@@ -68,8 +74,17 @@ def process_start(pid: int) -> float | None:
 def _check_key(key: Any, what: str) -> str:
     if not isinstance(key, str):
         raise InvalidInput(f"{what} names must be text, not {type(key).__name__} {key!r}.")
-    if not key or len(key) > MAX_KEY or "\x00" in key or not key.isprintable() and not _encodable(key):
-        raise InvalidInput(f"{what} name {key[:40]!r} must be 1 to {MAX_KEY} characters of UTF-8 text with no NUL byte.")
+    if (
+        not key
+        or len(key) > MAX_KEY
+        or "\x00" in key
+        or not key.isprintable()
+        and not _encodable(key)
+    ):
+        raise InvalidInput(
+            f"{what} name {key[:40]!r} must be 1 to {MAX_KEY} characters of UTF-8 text with no "
+            "NUL byte."
+        )
     return key
 
 
@@ -87,7 +102,9 @@ def _to_float(key: str, value: Any) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"Metric {key!r} must be a number, not {type(value).__name__}.") from None
+        raise InvalidInput(
+            f"Metric {key!r} must be a number, not {type(value).__name__}."
+        ) from None
 
 
 def encode_param(run_id: str, key: str, value: Any) -> dict[str, Any]:
@@ -118,7 +135,14 @@ def encode_param(run_id: str, key: str, value: Any) -> dict[str, Any]:
             text, body, note = repr(value), None, "stored as repr(): not JSON-serialisable"
     if len(text) > MAX_PARAM:
         text, body, note = text[:MAX_PARAM], None, f"truncated to {MAX_PARAM} characters"
-    return {"run_id": run_id, "key": key, "value": text, "value_json": body, "value_num": number, "note": note}
+    return {
+        "run_id": run_id,
+        "key": key,
+        "value": text,
+        "value_json": body,
+        "value_num": number,
+        "note": note,
+    }
 
 
 class Run:
@@ -130,8 +154,17 @@ class Run:
         ...     run.log_metric("accuracy", 0.91)
     """
 
-    def __init__(self, store: Store, run_id: str, name: str, parent_id: str | None, *, owned: bool,
-                 context: dict[str, Any] | None = None, steps: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        name: str,
+        parent_id: str | None,
+        *,
+        owned: bool,
+        context: dict[str, Any] | None = None,
+        steps: dict[str, int] | None = None,
+    ) -> None:
         self.store = store
         self.id = run_id
         self.name = name
@@ -152,8 +185,11 @@ class Run:
 
     # ------------------------------------------------------------ metrics (buffered)
 
-    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
-        """Record one value of a metric series; ``step`` defaults to the next step of that series."""
+    def log_metric(
+        self, key: str, value: Any, step: int | None = None, timestamp: float | None = None
+    ) -> None:
+        """Record one value of a metric series; ``step`` defaults to the next step of that
+        series."""
         if self.ended:
             raise Conflict(f"Run {self.id[:8]} has ended; start a new run to log more.")
         last = self._steps.get(key)
@@ -166,11 +202,15 @@ class Run:
             step = last + 1
         elif type(step) is not int:
             if isinstance(step, bool) or not isinstance(step, (int, float)) or step != int(step):
-                raise InvalidInput(f"The step of metric {key!r} must be a whole number, not {step!r}.")
+                raise InvalidInput(
+                    f"The step of metric {key!r} must be a whole number, not {step!r}."
+                )
             step = int(step)
         self._steps[key] = step
         points = self._points
-        points.append((self.id, key, value, step, time.time() if timestamp is None else float(timestamp)))
+        points.append(
+            (self.id, key, value, step, time.time() if timestamp is None else float(timestamp))
+        )
         if len(points) >= FLUSH_AT:
             BUFFER.wake()
 
@@ -188,7 +228,12 @@ class Run:
         if not rows:
             return
         with self.store.write() as conn:
-            existing = {r.key: r for r in conn.execute(_PARAMS_OF_RUN, {"run": self.id, "keys": [r["key"] for r in rows]})}
+            existing = {
+                r.key: r
+                for r in conn.execute(
+                    _PARAMS_OF_RUN, {"run": self.id, "keys": [r["key"] for r in rows]}
+                )
+            }
             new = []
             for row in rows:
                 old = existing.get(row["key"])
@@ -201,7 +246,9 @@ class Run:
                     )
             if new:
                 conn.execute(_INSERT_PARAMS, new)
-                self.store.audit(conn, "run.params", "run", self.id, params={r["key"]: r["value"] for r in new})
+                self.store.audit(
+                    conn, "run.params", "run", self.id, params={r["key"]: r["value"] for r in new}
+                )
         for row in new:
             if row["note"]:
                 print(f"nbmlops: parameter {row['key']!r} {row['note']}.", file=sys.stderr)
@@ -218,7 +265,9 @@ class Run:
         with self.store.write() as conn:
             ins = dialect_insert(conn)(tags_table)
             conn.execute(
-                ins.on_conflict_do_update(index_elements=["run_id", "key"], set_={"value": ins.excluded.value}),
+                ins.on_conflict_do_update(
+                    index_elements=["run_id", "key"], set_={"value": ins.excluded.value}
+                ),
                 [{"run_id": self.id, "key": k, "value": v} for k, v in items.items()],
             )
             self.store.audit(conn, "run.tags", "run", self.id, tags=items)
@@ -232,13 +281,20 @@ class Run:
             raise InvalidInput(f"A note must be text, not {type(text).__name__}.")
         with self.store.write() as conn:
             old = conn.execute(select(runs.c.notes).where(runs.c.id == self.id)).scalar() or ""
-            conn.execute(update(runs).where(runs.c.id == self.id).values(notes=(old + "\n" + text).strip("\n")))
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == self.id)
+                .values(notes=(old + "\n" + text).strip("\n"))
+            )
             self.store.audit(conn, "run.note", "run", self.id, text=text)
 
     # ------------------------------------------------------------ artifacts
 
-    def log_artifact(self, obj: Any, name: str | None = None, *, overwrite: bool = False) -> str | list[str]:
-        """Store a figure, DataFrame, file, folder, dict or bytes with this run; returns the name(s)."""
+    def log_artifact(
+        self, obj: Any, name: str | None = None, *, overwrite: bool = False
+    ) -> str | list[str]:
+        """Store a figure, DataFrame, file, folder, dict or bytes with this run; returns the
+        name(s)."""
         encoded = _artifacts.encode(obj, name)
         stored = []
         for item in encoded:  # objects first, rows after
@@ -252,7 +308,11 @@ class Run:
         with self.store.write() as conn:
             existing = {
                 r.name: r.digest
-                for r in conn.execute(select(artifacts_table.c.name, artifacts_table.c.digest).where(artifacts_table.c.run_id == self.id))
+                for r in conn.execute(
+                    select(artifacts_table.c.name, artifacts_table.c.digest).where(
+                        artifacts_table.c.run_id == self.id
+                    )
+                )
             }
             for item, digest, size in stored:
                 target, replaced = item.name, None
@@ -263,17 +323,40 @@ class Run:
                         names.append(target)
                         continue
                     if not overwrite:
-                        raise Conflict(f"Run {self.id[:8]} already has an artifact {target!r}; pass another name or overwrite=True.")
+                        raise Conflict(
+                            f"Run {self.id[:8]} already has an artifact {target!r}; pass another "
+                            "name or overwrite=True."
+                        )
                     replaced = existing[target]
-                    conn.execute(artifacts_table.delete().where(and_(artifacts_table.c.run_id == self.id, artifacts_table.c.name == target)))
+                    conn.execute(
+                        artifacts_table.delete().where(
+                            and_(
+                                artifacts_table.c.run_id == self.id,
+                                artifacts_table.c.name == target,
+                            )
+                        )
+                    )
                 conn.execute(
                     insert(artifacts_table).values(
-                        run_id=self.id, name=target, digest=digest, size=size,
-                        media_type=item.media_type, created_at=time.time(),
+                        run_id=self.id,
+                        name=target,
+                        digest=digest,
+                        size=size,
+                        media_type=item.media_type,
+                        created_at=time.time(),
                     )
                 )
-                self.store.audit(conn, "run.artifact", "run", self.id, name=target, digest=digest, size=size,
-                                 media_type=item.media_type, replaced=replaced)
+                self.store.audit(
+                    conn,
+                    "run.artifact",
+                    "run",
+                    self.id,
+                    name=target,
+                    digest=digest,
+                    size=size,
+                    media_type=item.media_type,
+                    replaced=replaced,
+                )
                 existing[target] = digest
                 names.append(target)
         return names[0] if len(names) == 1 else names
@@ -288,9 +371,16 @@ class Run:
         if self.owned:
             context = capture_end(self.store, self._context, self._clock)
             with self.store.write() as conn:
-                conn.execute(_END_RUN, {"run": self.id, "new_status": status, "ended": time.time(),
-                                        "new_context": json.dumps(context),
-                                        "new_error": redact(error) if error else error})
+                conn.execute(
+                    _END_RUN,
+                    {
+                        "run": self.id,
+                        "new_status": status,
+                        "ended": time.time(),
+                        "new_context": json.dumps(context),
+                        "new_error": redact(error) if error else error,
+                    },
+                )
                 self.store.audit(conn, "run.end", "run", self.id, status=status)
         self.ended = True
         self.status = status if self.owned else self.status
@@ -306,7 +396,10 @@ class Run:
         elif issubclass(exc_type, KeyboardInterrupt):
             self.end("KILLED", "Interrupted.")
         else:
-            self.end("FAILED", f"{exc_type.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": "))
+            self.end(
+                "FAILED",
+                f"{exc_type.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": "),
+            )
 
     def sample(self) -> None:
         self._clock.sample()
@@ -326,11 +419,22 @@ def _default_name() -> str:
     if path:
         return Path(path).stem
     script = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
-    return script if script and script not in ("-c", "ipykernel_launcher", "__main__", "pytest") else "run"
+    return (
+        script
+        if script and script not in ("-c", "ipykernel_launcher", "__main__", "pytest")
+        else "run"
+    )
 
 
-def start_run(name: str | None = None, *, tags: Mapping[str, Any] | None = None, notes: str = "",
-              kind: str = "run", parent: str | None = None, store: Store | None = None) -> Run:
+def start_run(
+    name: str | None = None,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    notes: str = "",
+    kind: str = "run",
+    parent: str | None = None,
+    store: Store | None = None,
+) -> Run:
     """Open a run; inside another run it becomes that run's child.
 
     Example:
@@ -340,7 +444,9 @@ def start_run(name: str | None = None, *, tags: Mapping[str, Any] | None = None,
     if name is not None and not isinstance(name, str):
         raise InvalidInput(f"A run name must be text, not {type(name).__name__}.")
     if name is not None and (len(name) > MAX_KEY or not _encodable(name)):
-        raise InvalidInput(f"A run name must be UTF-8 text of at most {MAX_KEY} characters, not {name[:40]!r}.")
+        raise InvalidInput(
+            f"A run name must be UTF-8 text of at most {MAX_KEY} characters, not {name[:40]!r}."
+        )
     store = store or open_current()
     if parent is None:
         current = active_run()
@@ -349,15 +455,31 @@ def start_run(name: str | None = None, *, tags: Mapping[str, Any] | None = None,
     name = name if name is not None else _default_name()
     context, (package_digest, packages) = capture_start(store)
     now = time.time()
-    tag_rows = [{"run_id": run_id, "key": _check_key(k, "Tag"), "value": str(v)} for k, v in (tags or {}).items()]
+    tag_rows = [
+        {"run_id": run_id, "key": _check_key(k, "Tag"), "value": str(v)}
+        for k, v in (tags or {}).items()
+    ]
     with store.write() as conn:
         ensure_package_set(conn, package_digest, packages)
         conn.execute(
             _INSERT_RUN,
-            {"id": run_id, "name": name, "kind": kind, "status": "RUNNING", "parent_id": parent,
-             "username": store.user, "host": socket.gethostname(), "pid": os.getpid(),
-             "pid_start": process_start(os.getpid()), "start_time": now, "heartbeat": now, "notes": notes,
-             "context": json.dumps(context), "end_time": None, "error": None},
+            {
+                "id": run_id,
+                "name": name,
+                "kind": kind,
+                "status": "RUNNING",
+                "parent_id": parent,
+                "username": store.user,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "pid_start": process_start(os.getpid()),
+                "start_time": now,
+                "heartbeat": now,
+                "notes": notes,
+                "context": json.dumps(context),
+                "end_time": None,
+                "error": None,
+            },
         )
         if tag_rows:
             conn.execute(insert(tags_table), tag_rows)
@@ -375,7 +497,13 @@ def attach(run_id: str, store: Store | None = None) -> Run:
         row = conn.execute(select(runs.c.name, runs.c.parent_id).where(runs.c.id == run_id)).first()
         if row is None:
             raise NotFound(f"MLOPS_RUN_ID names run {run_id[:8]}, which is not in this workspace.")
-        steps = dict(conn.execute(select(latest_metrics.c.key, latest_metrics.c.step).where(latest_metrics.c.run_id == run_id)).all())
+        steps = dict(
+            conn.execute(
+                select(latest_metrics.c.key, latest_metrics.c.step).where(
+                    latest_metrics.c.run_id == run_id
+                )
+            ).all()
+        )
     _hook_exit()
     return Run(store, run_id, row.name, row.parent_id, owned=False, steps=steps)
 
@@ -416,25 +544,33 @@ def _logging_run(check: Callable[[], object] | None = None) -> Run:
     return run
 
 
-def log_metric(key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
+def log_metric(
+    key: str, value: Any, step: int | None = None, timestamp: float | None = None
+) -> None:
     """Record a metric value in the active run (starting one if none is open).
 
     Example:
         >>> for step, loss in enumerate([0.9, 0.5, 0.3]):  # doctest: +SKIP
         ...     log_metric("loss", loss, step=step)
     """
-    run = _stack[-1] if _stack else _logging_run(lambda: _to_float(_check_key(key, "Metric"), value))
+    run = (
+        _stack[-1] if _stack else _logging_run(lambda: _to_float(_check_key(key, "Metric"), value))
+    )
     run.log_metric(key, value, step, timestamp)
 
 
 def log_metrics(values: Mapping[str, Any], step: int | None = None) -> None:
     """Record several metrics in the active run."""
-    _logging_run(lambda: [_to_float(_check_key(k, "Metric"), v) for k, v in values.items()]).log_metrics(values, step)
+    _logging_run(
+        lambda: [_to_float(_check_key(k, "Metric"), v) for k, v in values.items()]
+    ).log_metrics(values, step)
 
 
 def log_params(values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Record parameters in the active run: ``log_params(C=0.5, penalty="l2")``."""
-    _logging_run(lambda: [_check_key(k, "Parameter") for k in {**(values or {}), **kwargs}]).log_params(values, **kwargs)
+    _logging_run(
+        lambda: [_check_key(k, "Parameter") for k in {**(values or {}), **kwargs}]
+    ).log_params(values, **kwargs)
 
 
 def log_param(key: str, value: Any) -> None:
@@ -444,7 +580,9 @@ def log_param(key: str, value: Any) -> None:
 
 def set_tags(values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Tag the active run."""
-    _logging_run(lambda: [_check_key(k, "Tag") for k in {**(values or {}), **kwargs}]).set_tags(values, **kwargs)
+    _logging_run(lambda: [_check_key(k, "Tag") for k in {**(values or {}), **kwargs}]).set_tags(
+        values, **kwargs
+    )
 
 
 def set_tag(key: str, value: Any) -> None:
@@ -453,7 +591,8 @@ def set_tag(key: str, value: Any) -> None:
 
 
 def log_artifact(obj: Any, name: str | None = None, *, overwrite: bool = False) -> str | list[str]:
-    """Store an artifact with the active run: ``log_artifact(fig)``, ``log_artifact(df, "train.parquet")``."""
+    """Store an artifact with the active run: ``log_artifact(fig)``, ``log_artifact(df,
+    "train.parquet")``."""
     return _logging_run().log_artifact(obj, name, overwrite=overwrite)
 
 
@@ -473,7 +612,9 @@ def tag_run(ref: str, values: Mapping[str, Any], *, store: Store | None = None):
     with store.read() as conn:
         row = resolve_run(conn, ref)
     Run(store, row.id, row.name, row.parent_id, owned=False).set_tags(values)
-    return Message(f"Tagged run {row.id[:8]}: " + ", ".join(f"{k}={v}" for k, v in values.items()) + ".", "ok")
+    return Message(
+        f"Tagged run {row.id[:8]}: " + ", ".join(f"{k}={v}" for k, v in values.items()) + ".", "ok"
+    )
 
 
 # ---------------------------------------------------------------- process lifecycle
@@ -495,12 +636,20 @@ def _tick() -> None:
         with store.write() as conn:
             conn.execute(update(runs).where(runs.c.id.in_(ids)).values(heartbeat=now))
             # a run wrongly reaped while this process was asleep comes back to life
-            revived = conn.execute(
-                update(runs).where(runs.c.id.in_(ids), runs.c.status == "KILLED", runs.c.error == REAPED)
-                .values(status="RUNNING", end_time=None, error=None).returning(runs.c.id)
-            ).scalars().all()
+            revived = (
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id.in_(ids), runs.c.status == "KILLED", runs.c.error == REAPED)
+                    .values(status="RUNNING", end_time=None, error=None)
+                    .returning(runs.c.id)
+                )
+                .scalars()
+                .all()
+            )
             for run_id in revived:
-                store.audit(conn, "run.resumed", "run", run_id, reason="its process is alive after all")
+                store.audit(
+                    conn, "run.resumed", "run", run_id, reason="its process is alive after all"
+                )
 
 
 def _hook_exit() -> None:
@@ -534,4 +683,6 @@ def _end_all() -> None:
         try:
             BUFFER.flush(_attached.store)
         except Exception as e:  # noqa: BLE001
-            print(f"nbmlops: could not write metrics of run {_attached.id[:8]}: {e}", file=sys.stderr)
+            print(
+                f"nbmlops: could not write metrics of run {_attached.id[:8]}: {e}", file=sys.stderr
+            )

@@ -24,9 +24,17 @@ from .runs import Run, start_run
 Observer = Callable[[Run], Any]
 
 
-def run_cell(shell: Any, cell: str, *, name: str | None = None, tags: Mapping[str, Any] | None = None,
-             notes: str = "", observe: Observer | None = None) -> Message:
-    """Execute a notebook cell in ``shell`` (IPython) as one run; a failing cell fails the run and raises.
+def run_cell(
+    shell: Any,
+    cell: str,
+    *,
+    name: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    notes: str = "",
+    observe: Observer | None = None,
+) -> Message:
+    """Execute a notebook cell in ``shell`` (IPython) as one run; a failing cell fails the run and
+    raises.
 
     Example:
         >>> run_cell(get_ipython(), "mo.log_metric('loss', 0.1)", name="try")  # doctest: +SKIP
@@ -36,22 +44,37 @@ def run_cell(shell: Any, cell: str, *, name: str | None = None, tags: Mapping[st
     try:
         outcome = shell.run_cell(cell, store_history=False)
     except BaseException as e:
-        run.end("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED", f"{type(e).__name__}: {e}")
+        run.end(
+            "KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED", f"{type(e).__name__}: {e}"
+        )
         if view is not None:
             view.stop()
         raise
     error = outcome.error_before_exec or outcome.error_in_exec
-    status = "FINISHED" if error is None else "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+    status = (
+        "FINISHED"
+        if error is None
+        else "KILLED"
+        if isinstance(error, KeyboardInterrupt)
+        else "FAILED"
+    )
     run.end(status, None if error is None else f"{type(error).__name__}: {error}")
     if view is not None:
         view.stop()  # after end(): the last points are written and the status is final
     if error is None:
         return summarize(run.id)
-    raise MlopsError(f"Run {run.name} ({run.id[:8]}) {status.lower()}: {type(error).__name__}: {error}")
+    raise MlopsError(
+        f"Run {run.name} ({run.id[:8]}) {status.lower()}: {type(error).__name__}: {error}"
+    )
 
 
-def run_command(command: Sequence[str], *, name: str | None = None, tags: Mapping[str, Any] | None = None,
-                notes: str = "") -> Message:
+def run_command(
+    command: Sequence[str],
+    *,
+    name: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    notes: str = "",
+) -> Message:
     """Run a program as one run; it fails (and this raises) when the program exits non-zero.
 
     Example:
