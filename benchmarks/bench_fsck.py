@@ -108,13 +108,12 @@ def main() -> None:
         report = mo.fsck(store=store)
         if not report.passed:
             raise SystemExit(f"fsck found problems in a fresh workspace: {report.problems}")
+        # interpreter + workspace start, for scale
         figures = {
             "cli_fsck_s": timed_cli(root, ["fsck"], args.repeat),
             "cli_fsck_quick_s": timed_cli(root, ["fsck", "--quick"], args.repeat),
             "cli_gc_dry_run_s": timed_cli(root, ["gc", "--dry-run"], args.repeat),
-            "cli_status_s": timed_cli(
-                root, ["status"], args.repeat
-            ),  # interpreter + workspace start, for scale
+            "cli_status_s": timed_cli(root, ["status"], args.repeat),
             "api_fsck_s": timed_api(lambda: mo.fsck(store=store), args.repeat),
             "api_fsck_quick_s": timed_api(lambda: mo.fsck(rehash=False, store=store), args.repeat),
         }

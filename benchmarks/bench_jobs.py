@@ -90,9 +90,8 @@ def job_overhead(folder: str, runs: int) -> dict[str, object]:
     src = os.path.join(folder, "trivial.ipynb")
     build_notebook(src)
     bare, ours = [], []
-    for i in range(
-        runs + 1
-    ):  # the first pair warms caches (package list, kernel specs) and is dropped
+    # the first pair warms caches (package list, kernel specs) and is dropped
+    for i in range(runs + 1):
         parameters = {"n": 2000 + i, "seed": i}
         t = time.perf_counter()
         pm.execute_notebook(
@@ -153,9 +152,8 @@ def sweeps(folder: str, loops: int) -> dict[str, object]:
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
     ) as cluster:
-        timed_sweep(
-            nb, cluster.scheduler_address
-        )  # workers import papermill once, as a shared cluster has
+        # workers import papermill once, as a shared cluster has
+        timed_sweep(nb, cluster.scheduler_address)
         timings["dask_warm"], _ = timed_sweep(nb, cluster.scheduler_address)
         log(f"[sweep] dask_warm: {timings['dask_warm']:.2f} s")
     # other work on the machine drifts over minutes: the baseline is the mean of a serial run before

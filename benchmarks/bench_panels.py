@@ -228,9 +228,8 @@ def bench_voila(paints: int) -> dict:
                 port=port,
                 name=f"bench-{name}",
             ) as url:
-                for i in range(
-                    paints + 1
-                ):  # the first request warms the server up and is not counted
+                # the first request warms the server up and is not counted
+                for i in range(paints + 1):
                     page = browser.new_page()
                     page.route(
                         "**/*",

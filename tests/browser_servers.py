@@ -99,9 +99,8 @@ def server(
         yield f"http://{host}:{port}"
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(
-                proc.pid, signal.SIGTERM
-            )  # the server and the kernels it started, nothing else
+            # the server and the kernels it started, nothing else
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

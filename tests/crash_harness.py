@@ -115,9 +115,8 @@ def _child(
 ) -> None:
     import importlib
 
-    for (
-        module
-    ) in modules:  # preloaded when this forkserver started with them; an earlier one may not have
+    # preloaded when this forkserver started with them; an earlier one may not have
+    for module in modules:
         importlib.import_module(module)
     for var in [v for v in os.environ if v.startswith("MLOPS_")]:
         del os.environ[var]  # the forkserver's environment is older than the test's
@@ -127,9 +126,8 @@ def _child(
     rng = random.Random(seed)
     fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     state: dict[str, Any] = {"seed": seed}
-    store = (
-        mo.Workspace.find().store()
-    )  # connect and reach the object store before the clock starts
+    # connect and reach the object store before the clock starts
+    store = mo.Workspace.find().store()
     store.objects.exists("0" * 64)
     ready.send(True)
     while True:
@@ -192,9 +190,17 @@ def crash(
                 modules or [],
             ),
         )
+        written = journal.stat().st_size if journal.exists() else 0
         process.start()
         assert parent_end.poll(120), "the writer did not start"
         parent_end.recv()
+        # on a busy machine a writer can be slow to commit anything: the kill lands after its first
+        # committed write (the delay counts from there), so every writer is killed while writing
+        deadline = time.time() + 60
+        while (
+            journal.stat().st_size if journal.exists() else 0
+        ) == written and time.time() < deadline:
+            time.sleep(0.005)
         time.sleep(rng.uniform(min_delay, max_delay))
         assert process.is_alive(), (
             f"writer {k} died before it was killed (exit code {process.exitcode})"

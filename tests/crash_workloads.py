@@ -79,10 +79,11 @@ def _check_versions(store: Any, entries: list[dict[str, Any]]) -> None:
     assert sorted(v for v, _ in stored) == list(range(1, len(stored) + 1)), (
         "version numbers have a gap"
     )
+    # also the versions committed just before a kill, never journaled
     for (
         version,
         message,
-    ) in stored:  # also the versions committed just before a kill, never journaled
+    ) in stored:
         assert_frame_equal(
             mo.data.load(f"{DATASET}@{version}", store=store),
             version_frame(int(message.split()[1])),

@@ -42,9 +42,8 @@ def test_a_database_password_appears_nowhere(pg_url, tmp_path, monkeypatch, cli,
     here.mkdir()
     monkeypatch.chdir(here)
     caplog.set_level(logging.DEBUG)
-    caplog.set_level(
-        logging.INFO, logger="sqlalchemy.engine"
-    )  # set_level restores them after the test
+    # set_level restores them after the test
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
     caplog.set_level(logging.DEBUG, logger="sqlalchemy.pool")
     notebook = here / "n.ipynb"
     notebook.write_text(json.dumps({"cells": [{"source": f"mo.init(db_url='{url}')"}]}))
@@ -66,9 +65,8 @@ def test_a_database_password_appears_nowhere(pg_url, tmp_path, monkeypatch, cli,
         cli("fsck"),
         cli("audit", "log"),
     ]
-    shown.append(
-        cli("init", "--db-url", url.replace("/t_", "/other_"))
-    )  # an error that prints the URL
+    # an error that prints the URL
+    shown.append(cli("init", "--db-url", url.replace("/t_", "/other_")))
     printed = "\n".join(r.stdout + r.stderr for r in shown) + repr(store) + repr(Workspace.find())
     assert "***" in printed
     for place, content in (
@@ -293,9 +291,8 @@ def test_postgres_dashboard_role_reads_and_cannot_write(pg_url, tmp_path, monkey
         pytest.raises(PermissionDenied, match="this role may only read"),
         connection(unaware.engine, write=True, url=unaware.db_url) as conn,
     ):
-        conn.execute(
-            text("SET TRANSACTION READ WRITE")
-        )  # a hostile client lifts the read-only default
+        # a hostile client lifts the read-only default
+        conn.execute(text("SET TRANSACTION READ WRITE"))
         conn.execute(insert(meta.tags).values(run_id=run.id, key="x", value="y"))
     with admin.connect() as conn:
         assert counts(conn) == before

@@ -386,9 +386,8 @@ def test_tampering_is_detected_and_the_first_bad_event_named(
     out = cli(*args)
     assert out.exit_code == 1 and f"event {first_bad}" in out.stdout
     if anchored:
-        assert (
-            mo.verify_audit().passed
-        )  # without the anchor, a careful forger goes unnoticed: that is why it exists
+        # without the anchor, a careful forger goes unnoticed: that is why it exists
+        assert mo.verify_audit().passed
 
 
 @DATABASES

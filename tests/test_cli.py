@@ -47,9 +47,8 @@ def test_list_filters_and_sorts_as_text_and_json(two_runs, cli):
         "C": 1.0,
         "penalty": "l1",
     }
-    assert (
-        json.loads(cli("--json", "runs").stdout)["total"] == 2
-    )  # --json works before the command too
+    # --json works before the command too
+    assert json.loads(cli("--json", "runs").stdout)["total"] == 2
 
 
 def test_show_and_compare(two_runs, cli):

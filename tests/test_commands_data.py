@@ -42,9 +42,8 @@ def test_cli_commits_csv_parquet_and_folders_and_reads_them_back(workspace, cli,
     res = cli("data", "load", "loans@prod", "--output", "out/v1.parquet")
     assert res.exit_code == 0
     pd.testing.assert_frame_equal(pd.read_parquet("out/v1.parquet"), loans())
-    assert (
-        cli("data", "load", "loans@prod", "--output", "out/v1.parquet").exit_code == 4
-    )  # exists: --force
+    # exists: --force
+    assert cli("data", "load", "loans@prod", "--output", "out/v1.parquet").exit_code == 4
     diff = json.loads(
         cli("data", "diff", "loans@1", "loans@2", "--key", "loan_id", "--json").stdout
     )

@@ -117,10 +117,11 @@ def test_the_dashboard_process_cannot_write(churn, workspace, monkeypatch) -> No
         mo.start_run(name="sneaky")
     readonly = open_current()
     assert readonly.readonly and "mode=ro" in str(readonly.engine.url)
+    # even below the API, SQLite refuses
     with (
         pytest.raises(PermissionDenied),
         readonly.read() as conn,
-    ):  # even below the API, SQLite refuses
+    ):
         conn.exec_driver_sql("DELETE FROM runs")
     monkeypatch.delenv("MLOPS_READONLY")
     forget_stores()
@@ -157,10 +158,11 @@ def test_dashboard_reads_every_backend_and_writes_on_none(backend, monkeypatch) 
     readonly = open_current()
     view = overview("churn", ["accuracy>=0.85"], store=readonly)
     assert view.goals[0].value == 0.9 and view.goals[0].met is True and view.production is None
+    # the database refuses too
     with (
         pytest.raises(PermissionDenied, match="read-only"),
         readonly.read() as conn,
-    ):  # the database refuses too
+    ):
         conn.exec_driver_sql("DELETE FROM audit_events")
     monkeypatch.delenv("MLOPS_READONLY")
     forget_stores()

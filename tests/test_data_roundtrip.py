@@ -160,9 +160,8 @@ def test_new_versions_store_only_the_changed_chunks(store, monkeypatch):
     assert v2.bytes_added < 0.03 * v1.bytes_total
     appended = pd.concat([edited, edited.tail(100)], ignore_index=True)
     v3 = mo.data.commit(appended, "wide")
-    assert (
-        v3.bytes_added < 0.04 * v1.bytes_total
-    )  # the old chunks, row ranges included, stay identical
+    # the old chunks, row ranges included, stay identical
+    assert v3.bytes_added < 0.04 * v1.bytes_total
     widened = appended.assign(extra=rng.normal(size=len(appended)))
     v4 = mo.data.commit(widened, "wide")
     assert v4.bytes_added < 0.15 * v1.bytes_total

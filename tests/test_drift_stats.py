@@ -85,20 +85,17 @@ def test_chi2_is_the_test_of_homogeneity_not_goodness_of_fit():
         and ours["dof"] == 3
     )
     gof = stats.chisquare(counts[1], counts[0] * len(cur) / len(ref)).pvalue
-    assert gof != pytest.approx(
-        ours["p_value"], rel=0.05
-    )  # the reference's own noise is accounted for
+    # the reference's own noise is accounted for
+    assert gof != pytest.approx(ours["p_value"], rel=0.05)
 
 
 def test_chi2_two_categories_applies_yates_like_scipy_and_degenerate_tables_pass():
     ours = S.chi2_homogeneity(np.array([30, 70]), np.array([45, 55]))
     assert ours["p_value"] == stats.chi2_contingency(np.array([[30, 70], [45, 55]])).pvalue
-    assert (
-        S.chi2_homogeneity(np.array([10, 0]), np.array([7, 0]))["p_value"] == 1.0
-    )  # one category in all
-    new = S.chi2_homogeneity(
-        np.array([50, 50, 0]), np.array([40, 40, 20])
-    )  # a category only in current
+    # one category in all
+    assert S.chi2_homogeneity(np.array([10, 0]), np.array([7, 0]))["p_value"] == 1.0
+    # a category only in current
+    new = S.chi2_homogeneity(np.array([50, 50, 0]), np.array([40, 40, 20]))
     assert new["p_value"] == stats.chi2_contingency(np.array([[50, 50, 0], [40, 40, 20]])).pvalue
 
 

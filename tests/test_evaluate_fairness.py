@@ -83,9 +83,8 @@ def test_intersections_of_three_columns_equal_fairlearn_and_each_column_is_repor
     y_true, y_pred, sex = data(n=4000, seed=1)
     rng = np.random.default_rng(7)
     band = rng.choice(["18-30", "30-50", "50+"], len(y_true))
-    region = np.where(
-        sex == "d", "north", rng.choice(["north", "south"], len(y_true))
-    )  # some combinations never occur
+    # some combinations never occur
+    region = np.where(sex == "d", "north", rng.choice(["north", "south"], len(y_true)))
     columns = {"sex": sex, "band": band, "region": region}
     report = assess(y_true, y_pred, columns)
     frame = pd.DataFrame(columns)

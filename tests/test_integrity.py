@@ -75,6 +75,7 @@ def populated(backend_store, tmp_path, monkeypatch):
         context = json.loads(conn.execute(select(meta.runs.c.context)).scalar_one())
         arts = dict(conn.execute(select(meta.artifacts.c.name, meta.artifacts.c.digest)).all())
         report = conn.execute(select(meta.evaluations.c.report)).scalar_one()
+    # when an IPython shell exists in this process
     return {
         "store": backend_store,
         "run": run.id,
@@ -83,9 +84,7 @@ def populated(backend_store, tmp_path, monkeypatch):
         "notebook": context["notebook"]["digest"],
         "diff": context["git"]["diff_digest"],
         "packages": context["packages"]["digest"],
-        "history": (context.get("history") or {}).get(
-            "digest"
-        ),  # when an IPython shell exists in this process
+        "history": (context.get("history") or {}).get("digest"),
     }
 
 
@@ -342,9 +341,8 @@ def test_gc_never_removes_what_a_concurrent_commit_references(store, monkeypatch
             while time.time() < deadline:
                 store.objects.put(f"orphan {i}".encode())  # a writer killed before its row
                 if i > 50 and i % 4 == 0:
-                    j = rng.randrange(
-                        i - 50
-                    )  # bytes first written long ago: maybe collected, maybe not
+                    # bytes first written long ago: maybe collected, maybe not
+                    j = rng.randrange(i - 50)
                     run.log_artifact(f"orphan {j}".encode(), f"a{i}.bin")
                     reused += 1
                 i += 1

@@ -13,9 +13,8 @@ import pytest
 
 import nbmlops as mo
 
-with (
-    warnings.catch_warnings()
-):  # MLflow warns about its own type hints while importing its model flavors
+# MLflow warns about its own type hints while importing its model flavors
+with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     pytest.importorskip("mlflow")
     import mlflow.pyfunc
@@ -90,9 +89,8 @@ def test_export_writes_runs_metrics_artifacts_and_models_mlflow_can_read(
     report = mo.interop.export_mlflow(mlflow_uri, experiment="export-test", store=store)
     assert (report.runs, report.model_versions, report.aliases) == (2, 1, 1)
 
-    monkeypatch.setenv(
-        "MLFLOW_TRACKING_URI", mlflow_uri
-    )  # how MLflow's fluent API and a serving process find it
+    # how MLflow's fluent API and a serving process find it
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", mlflow_uri)
     table = mlflow.search_runs(experiment_names=["export-test"]).set_index("tags.nbmlops.run_id")
     assert (
@@ -224,9 +222,8 @@ def test_round_trip_back_into_a_fresh_workspace_keeps_ids_values_and_models(
     assert mo.get_run(child.id, store=other).run["parent_id"] == parent.id
     points = mo.metric_history(parent.id, "loss", store=other).to_frame()
     assert points["step"].tolist() == list(range(len(LOSSES)))
-    np.testing.assert_array_equal(
-        points["value"].to_numpy(), np.array(LOSSES)
-    )  # NaN where NaN was logged
+    # NaN where NaN was logged
+    np.testing.assert_array_equal(points["value"].to_numpy(), np.array(LOSSES))
     pd.testing.assert_frame_equal(
         mo.load_artifact(parent.id, "tables/thresholds.parquet", store=other), frame
     )

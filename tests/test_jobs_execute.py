@@ -61,9 +61,8 @@ def test_job_from_the_magic_is_a_run_the_notebook_logs_into(ip, workspace, tmp_p
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert "C = 0.25" in injected[0].source
     stdout = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
-    assert (
-        f"cwd {nb.parent}\n" in stdout and f"score {score(0.25)}\n" in stdout
-    )  # kernel ran in the notebook's folder
+    # kernel ran in the notebook's folder
+    assert f"cwd {nb.parent}\n" in stdout and f"score {score(0.25)}\n" in stdout
 
     with workspace.store().read() as conn:
         actions = (

@@ -27,9 +27,8 @@ def test_reproduce_uses_the_snapshot_and_compares_metrics(cli, workspace, tmp_pa
     report = json.loads(exact.stdout)
     assert not report["passed"] and report["status"] == "FINISHED"
     rows = {m["metric"]: m for m in report["metrics"]}
-    assert rows["score"]["match"] and rows["score"]["reproduced"] == score(
-        3.0
-    )  # the snapshot ran, not the edit
+    # the snapshot ran, not the edit
+    assert rows["score"]["match"] and rows["score"]["reproduced"] == score(3.0)
     assert not rows["noise"]["match"] and set(rows) == {
         "score",
         "C_seen",
@@ -116,16 +115,14 @@ def test_data_references_are_pinned_and_reproduced_pinned(workspace, tmp_path):
             "version_id": info.id,
         }
     }
-    assert (
-        mo.get_run(first.run_id).tags["data"] == "loans@latest"
-    )  # the notebook got what was passed
+    # the notebook got what was passed
+    assert mo.get_run(first.run_id).tags["data"] == "loans@latest"
     assert first.metrics["rows"] == 30
 
     mo.data.commit(pd.DataFrame({"x": range(40)}), "loans")  # @latest moves on
     again = reproduce(first.run_id, progress=False)
     assert again.reproduced and again.parameters == {"data": "loans@3", "email": "ops@example.com"}
-    assert (
-        mo.get_run(again.reproduction).tags["data"] == "loans@3"
-    )  # ... and the reproduction the exact version
+    # ... and the reproduction the exact version
+    assert mo.get_run(again.reproduction).tags["data"] == "loans@3"
     consumers = {r["run_id"] for r in mo.data.lineage("loans@3").consumers}
     assert {first.run_id, again.reproduction} <= consumers

@@ -51,9 +51,8 @@ def test_grid_on_the_process_pool_survives_a_dying_kernel(workspace, tmp_path):
     for point, (C, die) in enumerate([(0.5, False), (0.5, True), (2.0, False), (2.0, True)]):
         p = by_point[point]
         assert p["parameters"] == {"C": C, "die": die}
-        if (
-            die
-        ):  # the execution count is known when the kernel said it started the cell before dying
+        # the execution count is known when the kernel said it started the cell before dying
+        if die:
             assert p["status"] == "FAILED" and p["error"].startswith(
                 "The kernel died while running "
             )
@@ -76,9 +75,8 @@ def test_grid_on_the_process_pool_survives_a_dying_kernel(workspace, tmp_path):
     assert sweep_run.run["kind"] == "sweep" and sweep_run.tags["best_run"] == by_point[0]["run_id"]
     assert {m["key"]: m["last"] for m in sweep_run.metrics} == {"score": score(0.5, "l1")}
     assert sorted(c["id"] for c in sweep_run.children) == sorted(p["run_id"] for p in res.points)
-    for (
-        p
-    ) in res.points:  # each point: a job run, child of the sweep, with the fixed and swept params
+    # each point: a job run, child of the sweep, with the fixed and swept params
+    for p in res.points:
         point_run = mo.get_run(p["run_id"])
         assert point_run.run["parent_id"] == res.sweep_id and point_run.run["kind"] == "job"
         assert {q["key"]: q["value"] for q in point_run.params}["penalty"] == "l1"
@@ -88,9 +86,8 @@ def test_grid_on_the_process_pool_survives_a_dying_kernel(workspace, tmp_path):
     ] == score(0.5, "l1")
     assert json.loads(res.to_json())["sweep_id"] == res.sweep_id
     html = res._repr_html_()
-    assert (
-        "<table>" in html and '"parcoords"' in html
-    )  # the comparison table and the chart of C, die -> score
+    # the comparison table and the chart of C, die -> score
+    assert "<table>" in html and '"parcoords"' in html
     shown = get_job(res.sweep_id[:8])  # the stored sweep reads back as the same comparison
     assert [p["run_id"] for p in shown.points] == [p["run_id"] for p in res.points]
     assert len(list_jobs(sweep=res.sweep_id).jobs) == 4
@@ -173,9 +170,8 @@ def test_cluster_local_starts_a_local_cluster(cli, workspace, tmp_path, monkeypa
     )
     assert out.exit_code == 1  # two points failed: printed, then a non-zero exit
     assert "2 of 4 points failed" in out.stdout and "dask://local?workers=2" in out.stdout
-    assert (
-        "MALLOC_TRIM_THRESHOLD_" not in os.environ
-    )  # the cluster we started left this process as it was
+    # the cluster we started left this process as it was
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
     res = get_job(list_jobs(mode="sweep").jobs[0].run_id)
     assert [(p["parameters"], p["status"]) for p in res.points[:2]] == [
         ({"C": 0.5, "fail": False}, "FINISHED"),

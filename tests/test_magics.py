@@ -67,9 +67,8 @@ def test_errors_show_one_line(ip, monkeypatch):
     outcome = ip.run_cell("%mlops runs show 0123")
     assert isinstance(outcome.error_in_exec, mo.NotFound)
     assert shown[-1] == ["\x1b[31mError: No run id starts with '0123'.\x1b[0m"]
-    outcome = ip.run_cell(
-        "import nbmlops as mo\nmo.metric_history('0123', 'loss')"
-    )  # the API too, not only magics
+    # the API too, not only magics
+    outcome = ip.run_cell("import nbmlops as mo\nmo.metric_history('0123', 'loss')")
     assert shown[-1] == ["\x1b[31mError: No run id starts with '0123'.\x1b[0m"]
     outcome = ip.run_cell("%mlops runs list --limt 3")
     assert isinstance(outcome.error_in_exec, mo.InvalidInput)

@@ -319,9 +319,8 @@ def test_notifier_plugins_come_from_entry_points_and_a_failing_one_is_recorded(
     assert received["monitor"] == "plugins" and received["reasons"][0].startswith(
         "ALERT: dataset drift"
     )
-    assert not (
-        workspace.root / ".mlops" / "alerts.jsonl"
-    ).exists()  # logfile was not chosen for this monitor
+    # logfile was not chosen for this monitor
+    assert not (workspace.root / ".mlops" / "alerts.jsonl").exists()
     assert "Actions" in str(result) and "pager unreachable" in str(result)
 
 

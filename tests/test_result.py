@@ -44,9 +44,8 @@ def test_html_escapes_and_marks():
 def test_text_aligns_and_marks():
     text = str(Sample(0.1))
     assert text.startswith("Sample\n------\n")
-    assert (
-        "  a  1.5\n* b  NaN\n(* marks a difference)" in text
-    )  # numbers right-aligned, marks in front
+    # numbers right-aligned, marks in front
+    assert "  a  1.5\n* b  NaN\n(* marks a difference)" in text
     assert repr(Sample(0.1)) == text.rstrip("\n")
 
 
@@ -78,9 +77,8 @@ def test_charts_render_per_medium():
 
     r = WithChart()
     assert "a: 1" in str(r) and "plotly" not in str(r)
-    assert (
-        "Plotly.newPlot" in r._repr_html_() and len(r._repr_html_()) < 50_000
-    )  # no plotly.js copy
+    # no plotly.js copy
+    assert "Plotly.newPlot" in r._repr_html_() and len(r._repr_html_()) < 50_000
     assert len(r.to_html(self_contained=True)) > 1_000_000  # exports carry plotly.js
 
 

@@ -87,9 +87,8 @@ def test_approval_level_registers_a_challenger_and_waits_for_a_second_person(
     assert job.run["status"] == "FINISHED" and job.tags["monitor_check"] == str(result.result_id)
     assert mo.models.resolve_version("credit@challenger").version == 2
     assert mo.models.resolve_version("credit@production").version == 1  # nothing promoted yet
-    assert (
-        stored_actions(store, result.result_id)[0] == action
-    )  # the outcome is stored with the check
+    # the outcome is stored with the check
+    assert stored_actions(store, result.result_id)[0] == action
     [event] = audit(store, "monitor.retrain")
     assert event["status"] == "awaiting approval" and event["challenger"] == "credit@2"
     # a second alert while the challenger awaits approval starts no second job

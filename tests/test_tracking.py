@@ -33,9 +33,8 @@ def test_every_point_is_stored_with_its_step(backend):
     np.testing.assert_array_equal(history.values, values)
     detail = mo.get_run(run.id)
     by_key = {m["key"]: m for m in detail.metrics}
-    assert (
-        by_key["accuracy"]["last"] == 0.9 and by_key["accuracy"]["step"] == 3
-    )  # latest = highest step
+    # latest = highest step
+    assert by_key["accuracy"]["last"] == 0.9 and by_key["accuracy"]["step"] == 3
     assert by_key["accuracy"]["count"] == 3
     assert by_key["loss"]["min"] == values.min() and by_key["loss"]["max"] == values.max()
 

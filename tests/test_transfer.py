@@ -60,9 +60,8 @@ def test_copy_to_postgres_and_s3_keeps_everything_and_switches(workspace, pg_url
     assert model.predict(np.array([[1.0, 0, 0], [-1.0, 0, 0]])).tolist() == [1, 0]
     with copied.read() as conn:
         verdict = audit.verify(conn)
-    assert (
-        verdict.passed and verdict.events == before["audit_events"] + 1
-    )  # the chain survived the move unbroken
+    # the chain survived the move unbroken
+    assert verdict.passed and verdict.events == before["audit_events"] + 1
     # new rows get fresh ids after the copied ones (sequences moved past them)
     with mo.start_run(name="after the move"):
         mo.log_metric("accuracy", 0.9)

@@ -16,9 +16,8 @@ def test_found_from_a_subfolder_like_git(workspace, monkeypatch):
     monkeypatch.chdir(sub)
     found = Workspace.find()
     assert found.root == workspace.root
-    assert (
-        found.db_url == f"sqlite:///{workspace.root}/.mlops/meta.db"
-    )  # relative to the workspace, not the cwd
+    # relative to the workspace, not the cwd
+    assert found.db_url == f"sqlite:///{workspace.root}/.mlops/meta.db"
     assert found.objects_url == f"{workspace.root}/.mlops/objects"
 
 

@@ -209,6 +209,7 @@ def open_current(*, readonly: bool = False) -> Store:
 # ---------------------------------------------------------------- API: init and status
 
 
+# a file where the folder should be, no permission, a NUL byte
 def init_workspace(
     path: str | Path | None = None, *, db_url: str | None = None, objects_url: str | None = None
 ):  # type: ignore[no-untyped-def]
@@ -232,7 +233,7 @@ def init_workspace(
     except (
         OSError,
         ValueError,
-    ) as e:  # a file where the folder should be, no permission, a NUL byte
+    ) as e:
         raise InvalidInput(
             f"Cannot create a workspace in {str(path)[:200]!r}: "
             f"{getattr(e, 'strerror', None) or e}."

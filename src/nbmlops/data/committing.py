@@ -114,9 +114,8 @@ def commit(
             None,
             manifest["bytes"],
         )
-    manifest_digest, manifest_size, new_manifest = put_manifest(
-        store, manifest
-    )  # objects first, then the row
+    # objects first, then the row
+    manifest_digest, manifest_size, new_manifest = put_manifest(store, manifest)
     total += manifest_size
     run_id = run_of(store)
     written = Written(

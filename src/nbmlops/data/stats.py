@@ -57,9 +57,8 @@ def column_stats(series: pd.Series) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": kind, "count": len(series) - nulls, "nulls": nulls}
     if kind == "numeric" and out["count"]:
         values = series.dropna() if nulls else series
-        with (
-            warnings.catch_warnings()
-        ):  # huge or infinite values: the mean/std is inf or NaN, said plainly
+        # huge or infinite values: the mean/std is inf or NaN, said plainly
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             out["min"], out["max"] = _number(values.min()), _number(values.max())
             out["mean"] = _number(values.mean())

@@ -151,9 +151,8 @@ def _parts(df: pd.DataFrame) -> tuple[list[tuple[pd.Series, dict[str, Any]]], di
             )
         spec = encoding.column_spec(level, name)
         spec["multi"] = isinstance(index, pd.MultiIndex)
-        if getattr(
-            index, "freqstr", None
-        ):  # a DatetimeIndex/TimedeltaIndex remembers its frequency
+        # a DatetimeIndex/TimedeltaIndex remembers its frequency
+        if getattr(index, "freqstr", None):
             spec["freq"] = index.freqstr
         levels.append(spec)
         parts.append((level, spec))

@@ -17,7 +17,7 @@ MAX_CHART_COLUMNS = 12
 PALETTE = [BLUE, RED, "#1a7f37", "#8250df", "#9a6700", "#0a7ea4", "#bf3989"]
 
 
-def _iso(seconds: float) -> str:
+def iso_time(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -30,7 +30,7 @@ def _bars(result: dict[str, Any], visible: bool) -> list[dict[str, Any]]:
         edges = hist["edges"]
         centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
         if hist["kind"] == "datetime":
-            x = [_iso(c) for c in centers]
+            x = [iso_time(c) for c in centers]
             width = None
         else:
             x = centers
@@ -106,7 +106,7 @@ def metric_windows(
     title: str,
 ) -> dict[str, Any]:
     """Each metric per time window (solid) against its reference level (dashed)."""
-    x = [_iso(w["start"]) for w in windows]
+    x = [iso_time(w["start"]) for w in windows]
     data = []
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]

@@ -65,9 +65,8 @@ def _with_predictions(source: Source, model: ModelInput, column: str) -> Source:
         predictions = predict(model, features)
         proba = getattr(model.model, "predict_proba", None)
         classes = list(getattr(model.model, "classes_", []))
-        if (
-            callable(proba) and len(classes) == 2
-        ):  # the score of the second class, so AUC can be computed
+        # the score of the second class, so AUC can be computed
+        if callable(proba) and len(classes) == 2:
             predictions = proba(features)[:, 1]
         return frame.assign(**{column: predictions})
 

@@ -32,9 +32,8 @@ ALIASES = {
     "true_positive_rate": "recall",
 }
 UNITS = {"s": 1, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-NO_TIME = -(
-    2**62
-)  # the window of rows whose time is missing: counted overall, never shown as a window
+# the window of rows whose time is missing: counted overall, never shown as a window
+NO_TIME = -(2**62)
 MONDAY = 4 * 86_400  # 1970-01-05 was a Monday: week windows start on Mondays
 
 

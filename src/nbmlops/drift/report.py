@@ -159,14 +159,14 @@ class DriftReport(Report):
     def to_frame(self):  # type: ignore[no-untyped-def]
         import pandas as pd  # lazy: start-up time
 
-        rows = [column_row(r) for r in self._ordered()]
+        rows = [column_row(r) for r in self.ordered()]
         frame = pd.DataFrame(rows, columns=COLUMNS)
-        frame["drift"] = [r["drifted"] for r in self._ordered()]
+        frame["drift"] = [r["drifted"] for r in self.ordered()]
         return frame
 
     # ---------------------------------------------------------------- display
 
-    def _ordered(self) -> list[dict[str, Any]]:
+    def ordered(self) -> list[dict[str, Any]]:
         return sorted(self.columns, key=lambda r: not r["drifted"])
 
     def verdict(self) -> Note:
@@ -277,7 +277,7 @@ class DriftReport(Report):
                 windows, reference, names, title=f"Quality per {self.window} window"
             )
             text = "; ".join(
-                f"{charts._iso(w['start'])[:10]}: "
+                f"{charts.iso_time(w['start'])[:10]}: "
                 + ", ".join(f"{n}={w['metrics'].get(n, math.nan):.3f}" for n in names)
                 for w in windows[-6:]
             )
@@ -326,7 +326,7 @@ class DriftReport(Report):
         if self.evaluation_id is not None:
             fields.append(("evaluation", f"#{self.evaluation_id}"))
         out.append(Fields(fields))
-        ordered = self._ordered()
+        ordered = self.ordered()
         marked = {i for i, r in enumerate(ordered) if r["drifted"]}
         thresholds = self.options["thresholds"]
         footer = (

@@ -140,9 +140,8 @@ def _dataset_source(
             "such as "
             "loans@3."
         ) from None
-    info = data.resolve(
-        ref
-    )  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
+    # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
+    info = data.resolve(ref)
     description = {
         "ref": info.ref,
         "dataset_version_id": info.id,

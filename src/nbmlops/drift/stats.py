@@ -94,9 +94,8 @@ def ks_asymptotic_p(d: float, n1: int, n2: int) -> float:
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = int(np.round(m * n / (m + n)))
     t = en * d
-    if (
-        en > 140 and 1.0 < t < en - 1 and d < 0.5 and 2.2 <= t * d < 370.0
-    ):  # scipy's branch in _kolmogn
+    # scipy's branch in _kolmogn
+    if en > 140 and 1.0 < t < en - 1 and d < 0.5 and 2.2 <= t * d < 370.0:
         from scipy.special import smirnov  # lazy: start-up time
 
         padded = smirnov(np.full(SMIRNOV_PADDING, en), np.r_[d, np.ones(SMIRNOV_PADDING - 1)])

@@ -70,9 +70,8 @@ def load_dataset(ref: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A dataset version's rows and identity, through the data module (``loans@2``)."""
 
     parse_ref(ref, "dataset")
-    info = data.resolve(
-        ref
-    )  # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
+    # contract: VersionInfo(id, name, version, digest, rows, columns, ref, created_at)
+    info = data.resolve(ref)
     frame = data.load(info.ref)  # the exact version resolved, even if @latest moves meanwhile
     return frame, {"ref": info.ref, "dataset_version_id": info.id, "digest": info.digest}
 
@@ -251,9 +250,8 @@ def feature_frame(model: ModelInput, frame: Any, drop: list[str] | tuple[str, ..
         return frame
     kept = frame.drop(columns=[c for c in drop if c in frame.columns])
     chosen = kept if frame.shape[1] != expected and kept.shape[1] == expected else frame
-    return (
-        chosen.to_numpy()
-    )  # fitted on an array: column names would only draw scikit-learn's warning
+    # fitted on an array: column names would only draw scikit-learn's warning
+    return chosen.to_numpy()
 
 
 def predict(model: ModelInput, features: Any) -> np.ndarray:

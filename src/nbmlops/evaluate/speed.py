@@ -147,9 +147,8 @@ def perf(
     model_input = load_model(model, labels[0], store=store)
     table = load_table(X, labels[1])
     features = feature_frame(model_input, table.frame)
-    predict(
-        model_input, _rows(features, 0, min(len(features), batch_size))
-    )  # refuses failures and NaN once
+    # refuses failures and NaN once
+    predict(model_input, _rows(features, 0, min(len(features), batch_size)))
     call = model_input.model.predict
     singles = [_rows(features, i, i + 1) for i in range(min(len(features), DISTINCT_ROWS))]
     batch_rows = min(batch_size, len(features))

@@ -44,7 +44,7 @@ class Evaluation:
     report: dict[str, Any] | None = None
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=_default, allow_nan=True)
 
 
@@ -85,7 +85,7 @@ def record_evaluation(
     if run_id is None:
         run = active_run()
         run_id = run.id if run is not None and run.store is store else None
-    digest = store.objects.put(_json(report).encode())
+    digest = store.objects.put(json_text(report).encode())
     with store.write() as conn:
         evaluation_id = conn.execute(
             insert(evaluations)
@@ -93,8 +93,8 @@ def record_evaluation(
                 kind=kind,
                 model_version_id=model_version_id,
                 run_id=run_id,
-                subject=_json(subject),
-                summary=_json(summary),
+                subject=json_text(subject),
+                summary=json_text(summary),
                 report=digest,
                 passed=passed,
                 created_at=time.time(),

@@ -59,9 +59,8 @@ class MlflowTransfer(Result):
     aliases: int = 0
     seconds: float = 0.0
     notes: list[str] = dataclasses.field(default_factory=list)
-    run_ids: dict[str, str] = dataclasses.field(
-        default_factory=dict
-    )  # ours -> MLflow's (export) or back (import)
+    # ours -> MLflow's (export) or back (import)
+    run_ids: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def blocks(self) -> list[Block]:
         verb = "Exported to" if self.direction == "export" else "Imported from"
@@ -155,9 +154,8 @@ def connect(uri: str, *, create: bool) -> Iterator[Any]:
             require(
                 "mlflow", package="mlflow", extra="mlflow", feature="Moving runs to and from MLflow"
             )
-        saved_levels = (
-            _quiet_loggers()
-        )  # after the import: importing mlflow sets its logger's level
+        # after the import: importing mlflow sets its logger's level
+        saved_levels = _quiet_loggers()
         from mlflow import MlflowClient  # lazy: start-up time
         from mlflow.exceptions import MlflowException  # lazy: start-up time
 

@@ -254,9 +254,8 @@ def _export_artifacts(
         return
     with tempfile.TemporaryDirectory(prefix="nbmlops-export-") as folder:
         for name, digest, size in rows:
-            target = Path(
-                folder, *name.split("/")
-            )  # names were checked on the way in: no '..', no absolute path
+            # names were checked on the way in: no '..', no absolute path
+            target = Path(folder, *name.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(store.objects.get(digest, verify=True))
             report.artifacts, report.artifact_bytes = (

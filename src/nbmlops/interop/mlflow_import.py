@@ -235,12 +235,13 @@ def _import_run(
         for name, path in _download_artifacts(client, info.run_id)
         if not any(name.startswith(folder + "/") for folder in skip_folders)
     ]
+    # objects before rows
     stored = [
         (
             name,
             *store.objects.put_file(path),
             artifact_names.media_type_of(name),
-        )  # objects before rows
+        )
         for name, path in files
     ]
     status = STATUSES.get(info.status, "KILLED")

@@ -38,7 +38,7 @@ from ..tracking.reading import reap_dead_runs
 from ..workspace import open_current
 from . import notebook as nbk
 from .results import JobResult, compact, load_jobs, short_path
-from .sweep import SweepResult, _entry, _rank
+from .sweep import SweepResult, point_entry, rank_points
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -296,7 +296,7 @@ def load_sweep(conn: Any, sweep: JobResult) -> SweepResult:
     entries = []
     for point, job in latest.items():
         job.previous_attempts = tries[point][:-1]
-        entries.append(_entry(point, job, keys, job.parameters))
+        entries.append(point_entry(point, job, keys, job.parameters))
     return SweepResult(
         sweep.run_id,
         sweep.name,
@@ -306,7 +306,7 @@ def load_sweep(conn: Any, sweep: JobResult) -> SweepResult:
         keys,
         spec.get("metric"),
         spec.get("goal", "max"),
-        _rank(entries, spec.get("metric"), spec.get("goal", "max")),
+        rank_points(entries, spec.get("metric"), spec.get("goal", "max")),
         sweep.duration_s,
         sweep.error,
         spec.get("seed"),

@@ -227,7 +227,9 @@ class SweepResult(Result):
         )
 
 
-def _rank(points: list[dict[str, Any]], metric: str | None, goal: str) -> list[dict[str, Any]]:
+def rank_points(
+    points: list[dict[str, Any]], metric: str | None, goal: str
+) -> list[dict[str, Any]]:
     def key(p: dict[str, Any]) -> tuple[int, float, int]:
         value = p["metrics"].get(metric) if metric else None
         if p["status"] != "FINISHED":
@@ -239,7 +241,9 @@ def _rank(points: list[dict[str, Any]], metric: str | None, goal: str) -> list[d
     return sorted(points, key=key)
 
 
-def _entry(index: int, outcome: Any, keys: list[str], params: dict[str, Any]) -> dict[str, Any]:
+def point_entry(
+    index: int, outcome: Any, keys: list[str], params: dict[str, Any]
+) -> dict[str, Any]:
 
     swept = {k: params.get(k) for k in keys}
     if isinstance(outcome, JobResult):
@@ -419,7 +423,7 @@ def _finish(
 ) -> SweepResult:
     """Rank the points, mark the best on the sweep run, and close it (FAILED when any point
     failed)."""
-    ranked = _rank(entries, metric, goal)
+    ranked = rank_points(entries, metric, goal)
     failed = sorted(p["point"] for p in ranked if p["status"] != "FINISHED")
     error = None
     if failed:
@@ -458,7 +462,7 @@ def _gather(
     bar = tqdm(total=len(specs), desc=f"Sweep {name}", unit="point", disable=not progress)
     try:
         for index, outcome in pool.map_unordered(run_point, specs):
-            entries.append(_entry(index, outcome, keys, specs[index].parameters))
+            entries.append(point_entry(index, outcome, keys, specs[index].parameters))
             bad = sum(e["status"] != "FINISHED" for e in entries)
             if bad:
                 bar.set_postfix(failed=bad)

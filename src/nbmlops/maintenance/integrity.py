@@ -259,9 +259,8 @@ def fsck(*, rehash: bool = True, store: Store | None = None) -> FsckReport:
                 report("missing package set", ref.digest[:12], ref.what)
         else:
             referenced.add(ref.digest)
-            if ref.digest not in present and not store.objects.exists(
-                ref.digest
-            ):  # listed before a concurrent commit?
+            # listed before a concurrent commit?
+            if ref.digest not in present and not store.objects.exists(ref.digest):
                 report("missing object", ref.digest[:12], ref.what, "deleted from the object store")
             elif ref.digest in corrupt:
                 report(
@@ -400,9 +399,8 @@ def gc(
     store = store or open_current()
     if store.readonly:
         raise PermissionDenied("This workspace is open read-only; gc cannot remove objects.")
-    listing = list(
-        store.objects.entries()
-    )  # listed before the references are read: see the module doc
+    # listed before the references are read: see the module doc
+    listing = list(store.objects.entries())
     with store.read() as conn:
         reached = _reachable(store, conn)
     now = time.time()
@@ -415,9 +413,8 @@ def gc(
     else:
         with _progress(len(old), "removing objects") as bar:
             for digest, size, age in old:
-                if store.objects.delete_if_older(
-                    digest, cutoff
-                ):  # unless a commit freshened it since
+                # unless a commit freshened it since
+                if store.objects.delete_if_older(digest, cutoff):
                     removed.append((digest, size, age))
                 bar.update(1)
     temporaries = (

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..store import Store
 
 BATCH_ROWS = 1000
+# any row here: not empty
 CONTENT_TABLES = (
     "runs",
     "datasets",
@@ -38,7 +39,7 @@ CONTENT_TABLES = (
     "evaluations",
     "monitors",
     "jobs",
-)  # any row here: not empty
+)
 
 
 @dataclasses.dataclass(repr=False)
@@ -200,9 +201,8 @@ def _copy_into(store: Store, target: Store, switch: bool) -> WorkspaceCopy:
     counts: dict[str, int] = {}
     tables = [t for t in meta.metadata.sorted_tables if t.name != "alembic_version"]
     with store.read() as source, target.write() as conn:
-        for table in reversed(
-            tables
-        ):  # rows a migration seeds (the audit chain's head) give way to the source's
+        # rows a migration seeds (the audit chain's head) give way to the source's
+        for table in reversed(tables):
             conn.execute(table.delete())
         for table in tables:
             counts[table.name] = _copy_table(source, conn, table)

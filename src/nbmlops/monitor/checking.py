@@ -192,7 +192,7 @@ def _reference(row: Any, config: dict[str, Any]) -> tuple[str, list[dict[str, st
             "the monitor "
             "with --replace."
         )
-    if ref.get("digest") and retraining._file_digest(path) != ref["digest"]:
+    if ref.get("digest") and retraining.file_digest(path) != ref["digest"]:
         return path, [
             {
                 "level": "WARN",
@@ -275,9 +275,8 @@ def record_check(
     report.subject = {**(report.subject or {}), "monitor": row.name}
     reasons += assess(config, report)
     data_ref = report.current.get("ref") or report.current.get("path") or label
-    runnable = bool(
-        report.current.get("ref") or report.current.get("path")
-    )  # a job's kernel can read it
+    # a job's kernel can read it
+    runnable = bool(report.current.get("ref") or report.current.get("path"))
     policy_reasons, actions, should_notify = retraining.respond(
         policy,
         status_of(reasons),

@@ -69,7 +69,7 @@ def _pin_reference(value: Any, label: str) -> dict[str, Any]:
     text = os.fspath(value)
     if os.path.exists(text):
         full = os.path.abspath(text)
-        digest = retraining._file_digest(full) if os.path.isfile(full) else None
+        digest = retraining.file_digest(full) if os.path.isfile(full) else None
         return {"kind": "file", "path": full, "digest": digest, "label": text}
     from ..drift.sources import open_source  # lazy: imports numpy
 
@@ -123,9 +123,8 @@ def create(
     store = store or open_current()
     if max_drift_share is not None:
         max_drift_share = check_threshold("share", max_drift_share)
-    Options.parse(
-        list(tests), list(thresholds)
-    )  # refuse bad tests and thresholds now, not at the first check
+    # refuse bad tests and thresholds now, not at the first check
+    Options.parse(list(tests), list(thresholds))
     parse_window(window)
     config: dict[str, Any] = {
         "max_drift_share": max_drift_share,
@@ -146,9 +145,8 @@ def create(
             "Metric limits (--min/--max) need the label column: add --target COLUMN."
         )
     if model is not None:
-        resolve_version(
-            model, store=store
-        )  # the model must exist now; its alias is followed at every check
+        # the model must exist now; its alias is followed at every check
+        resolve_version(model, store=store)
     config["reference"] = _pin_reference(reference, reference_label or str(reference))
     pinned = config["reference"].get("ref") or config["reference"].get("path")
     now = time.time()

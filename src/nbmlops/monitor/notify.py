@@ -69,9 +69,8 @@ class LogFileNotifier:
         path = self.target(alert)
         path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(alert.to_dict(), sort_keys=True, default=str)
-        with open(
-            path, "a", encoding="utf-8"
-        ) as f:  # one write of one line: appends from several processes interleave by line
+        # one write of one line: appends from several processes interleave by line
+        with open(path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
         return f"appended to {path}"
 

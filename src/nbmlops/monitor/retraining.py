@@ -92,7 +92,7 @@ def parameters_cell_names(path: str) -> set[str]:
     return names
 
 
-def _file_digest(path: str) -> str:
+def file_digest(path: str) -> str:
     import blake3  # lazy: start-up time
 
     hasher = blake3.blake3()
@@ -174,7 +174,7 @@ def define(
         policy.update(
             level="auto" if approval == "auto" else "approval",
             notebook=shown_path,
-            notebook_digest=_file_digest(full),
+            notebook_digest=file_digest(full),
             data_parameter=data_parameter,
         )
     return policy
@@ -386,7 +386,7 @@ def _run_retraining(
     model_name = parse_ref(model_ref, "model").name if model_ref else None
     if model_name and "model_name" in parameters_cell_names(notebook):
         parameters["model_name"] = model_name
-    changed = _file_digest(notebook) != policy.get("notebook_digest")
+    changed = file_digest(notebook) != policy.get("notebook_digest")
     record(
         {
             "status": "running",

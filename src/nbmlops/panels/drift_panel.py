@@ -46,7 +46,7 @@ class DriftPanel(Panel):
 
     def __init__(self, report: DriftReport) -> None:
         self.report = report
-        ordered = report._ordered()
+        ordered = report.ordered()
         rows = [{"key": r["column"], "cells": [cell(v) for v in column_row(r)]} for r in ordered]
         columns = [
             column(

@@ -122,11 +122,12 @@ class TableWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def __init__(self, source: Source, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source = source
+        # the last filter, sort, columns that worked
         self._applied: tuple[str, list[str], list[str]] = (
             "",
             [],
             [],
-        )  # the last filter, sort, columns that worked
+        )
         self.optional_columns = list(source.optional)
         if not self.chosen:
             self.chosen = list(source.default_chosen)
@@ -161,9 +162,8 @@ class TableWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self.empty_text = self.source.empty_text
             self.generation += 1
             keys = {r["key"] for r in rows}
-            if self.selected and total <= len(
-                rows
-            ):  # everything is on the first page: drop vanished keys
+            # everything is on the first page: drop vanished keys
+            if self.selected and total <= len(rows):
                 self.selected = [k for k in self.selected if k in keys]
 
     def _changed(self, _change: dict[str, Any]) -> None:

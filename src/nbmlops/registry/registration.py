@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, func, insert, select
 
 from ..errors import InvalidInput, NotFound
-from ..evaluate.storage import _json
+from ..evaluate.storage import json_text
 from ..modelstore import formats
 from ..modelstore.versions import remember
 from ..refs import check_name, resolve_run
@@ -33,7 +33,7 @@ from ..store.meta import (
 )
 from ..tracking.buffer import BUFFER
 from ..tracking.context import capture_start, ensure_package_set
-from ..tracking.reading import _param_value, load_artifact
+from ..tracking.reading import load_artifact, param_value
 from ..tracking.runs import active_run
 from ..workspace import open_current
 from .aliases import check_alias, point_alias
@@ -72,7 +72,7 @@ def _run_facts(conn: Connection, run_id: str) -> dict[str, Any]:
         .order_by(datasets.c.name, dataset_versions.c.version)
     ).all()
     context_text = conn.execute(select(runs.c.context).where(runs.c.id == run_id)).scalar()
-    decoded = {p.key: _param_value(p) for p in param_rows}  # the value as logged, as runs show it
+    decoded = {p.key: param_value(p) for p in param_rows}  # the value as logged, as runs show it
     return {
         "metrics": {m.key: (math.nan if m.value is None else m.value) for m in metric_rows},
         "params": decoded,
@@ -259,4 +259,4 @@ def register(
 
 def _dumps(value: Any) -> str:
 
-    return _json(value)
+    return json_text(value)

@@ -114,9 +114,8 @@ def translate(exc: DBAPIError, url: str) -> Exception:
         return PermissionDenied(
             f"The database refused the write ({redact(text)}); this role may only read."
         )
-    if isinstance(exc, DataError) or code.startswith(
-        "22"
-    ):  # data exception: NUL byte, value too long
+    # data exception: NUL byte, value too long
+    if isinstance(exc, DataError) or code.startswith("22"):
         return InvalidInput(f"The database cannot store a value given: {redact(text).rstrip('.')}.")
     if "file is not a database" in low or "disk image is malformed" in low:
         return IntegrityError(
@@ -143,6 +142,7 @@ def translate(exc: DBAPIError, url: str) -> Exception:
 
 
 @contextlib.contextmanager
+# text decoded with surrogateescape: a file name in another encoding
 def connection(engine: Engine, *, write: bool, url: str) -> Iterator[Connection]:
     """A connection inside one transaction, committed on success, rolled back on error."""
     try:
@@ -159,9 +159,7 @@ def connection(engine: Engine, *, write: bool, url: str) -> Iterator[Connection]
         if err is e:
             raise
         raise err from None
-    except (
-        UnicodeEncodeError
-    ) as e:  # text decoded with surrogateescape: a file name in another encoding
+    except UnicodeEncodeError as e:
         bad = e.object[max(0, e.start - 20) : e.end + 20] if isinstance(e.object, str) else ""
         raise InvalidInput(
             f"Text that is not valid UTF-8 cannot be used ({bad!r}); "

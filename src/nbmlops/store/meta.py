@@ -237,15 +237,14 @@ evaluations = Table(
     Column("created_by", String(255), nullable=False),
 )
 
+# request | approve | reject | promote | demote | alias | unalias
 model_transitions = Table(
     "model_transitions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("version_id", Integer, ForeignKey("model_versions.id"), nullable=False, index=True),
     Column("alias", String(64), nullable=False),
-    Column(
-        "action", String(16), nullable=False
-    ),  # request | approve | reject | promote | demote | alias | unalias
+    Column("action", String(16), nullable=False),
     Column("status", String(16), nullable=False),  # pending | done | refused | approved | rejected
     Column("request_id", Integer, ForeignKey("model_transitions.id")),
     Column("evaluation_id", Integer, ForeignKey("evaluations.id")),

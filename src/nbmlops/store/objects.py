@@ -126,9 +126,8 @@ class ObjectStore:
         except FileNotFoundError:
             return False
         if _modified(info) < time.time() - FRESHEN_AFTER_S:
-            if hasattr(
-                self.fs, "setxattr"
-            ):  # S3: a server-side copy onto itself renews LastModified
+            # S3: a server-side copy onto itself renews LastModified
+            if hasattr(self.fs, "setxattr"):
                 self._call(self.fs.setxattr, key, freshened=str(int(time.time())))
             else:
                 return False  # no cheap way to renew it: write it again
